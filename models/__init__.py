@@ -1,0 +1,1 @@
+"""Everything torch: input features, networks, checkpoints, losses (arrives with the training issues)."""

@@ -1,0 +1,25 @@
+"""Shared fixtures: a seeded rng and drawn boards (``board_from_string``: X black, O white, . empty)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minigo.go import board_from_string
+
+__all__ = ["board_from_string"]
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20161)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # CI sets MINIGO_REQUIRE_GNUGO so that the GNU Go cross-checks can never pass by being skipped.
+    import os
+
+    from minigo.gtp_client import find_gnugo
+
+    if os.environ.get("MINIGO_REQUIRE_GNUGO") and find_gnugo() is None:
+        raise pytest.UsageError("MINIGO_REQUIRE_GNUGO is set but GNU Go is not installed (apt-get install gnugo)")
