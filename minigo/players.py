@@ -1,0 +1,253 @@
+"""Players: anything that chooses moves, built from one spec string used everywhere a player is named.
+
+A spec is ``KIND[:ARG][,key=value...]``:
+
+- ``random[,seed=N]``: uniform over the legal moves that do not fill its own single-point eye; passes only
+  when nothing else is left.
+- ``gnugo[:LEVEL][,timeout=S]``: GNU Go (default level 10) over GTP, with Chinese (area) rules, the game's ko
+  rule and ``--capture-all-dead``, so that its games end with dead stones removed and Tromp-Taylor scoring
+  is fair.
+
+Later stages register more kinds (``policy:CKPT``, ``mcts:RUN``) with ``register_kind``; ``minigo`` itself
+never imports torch. A player answers ``play(position)`` with a point, the pass (``position.pass_point``)
+or ``RESIGN``, always for ``position.to_play``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from minigo import coords
+from minigo.go import BLACK, Position, Rules, color_name
+from minigo.gtp_client import EngineDied, GTPEngine, GTPError
+
+RESIGN = -1
+"""What ``Player.play`` returns to resign. Resignation is a game result, never a move on the board."""
+
+
+@runtime_checkable
+class Player(Protocol):
+    """Chooses moves. ``reset`` starts a new game; ``play`` answers for the side to move."""
+
+    name: str
+
+    def reset(self, rules: Rules) -> None:
+        """Forget the last game; the next positions follow ``rules``."""
+
+    def play(self, position: Position) -> int:
+        """A legal move for ``position.to_play``: a point, ``position.pass_point``, or ``RESIGN``."""
+
+    def close(self) -> None:
+        """Release processes and other resources; the player is not used after this."""
+
+
+class PlayerSpecError(ValueError):
+    """A spec string that names no known player, or an option it does not take."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PlayerSpec:
+    """A parsed spec: ``kind``, the optional ``arg`` after the colon, and the ``key=value`` options."""
+
+    kind: str
+    arg: str | None
+    options: Mapping[str, str]
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> PlayerSpec:
+        text = text.strip()
+        head, *pairs = text.split(",")
+        kind, _, arg = head.partition(":")
+        kind = kind.strip().lower()
+        if not kind:
+            raise PlayerSpecError(f"player spec {text!r} is empty: expected KIND[:ARG][,key=value...]")
+        options: dict[str, str] = {}
+        for pair in pairs:
+            key, eq, value = pair.partition("=")
+            key = key.strip()
+            if not eq or not key:
+                raise PlayerSpecError(f"player spec {text!r}: {pair.strip()!r} is not key=value")
+            options[key] = value.strip()
+        return cls(kind, arg.strip() if arg.strip() else None, options, text)
+
+
+Factory = Callable[[PlayerSpec], Player]
+_KINDS: dict[str, tuple[Factory, tuple[str, ...], str]] = {}
+
+
+def register_kind(kind: str, factory: Factory, keys: tuple[str, ...], usage: str) -> None:
+    """Make ``kind`` available in spec strings; ``keys`` are the options it accepts."""
+    _KINDS[kind] = (factory, keys, usage)
+
+
+def known_kinds() -> dict[str, str]:
+    """Each registered kind with its usage line."""
+    return {kind: usage for kind, (_, _, usage) in _KINDS.items()}
+
+
+def make_player(spec: str) -> Player:
+    """Build a player from a spec string; ``PlayerSpecError`` names an unknown kind or option."""
+    parsed = PlayerSpec.parse(spec)
+    if parsed.kind not in _KINDS:
+        raise PlayerSpecError(f"unknown player kind {parsed.kind!r} in {spec!r}: expected one of "
+                              f"{', '.join(sorted(_KINDS))}")
+    factory, keys, usage = _KINDS[parsed.kind]
+    for key in parsed.options:
+        if key not in keys:
+            allowed = ", ".join(keys) if keys else "none"
+            raise PlayerSpecError(f"unknown option {key!r} for {parsed.kind} in {spec!r}: expected {allowed} "
+                                  f"(usage: {usage})")
+    return factory(parsed)
+
+
+def _int_option(spec: PlayerSpec, value: str | None, what: str, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise PlayerSpecError(f"{what} {value!r} in {spec.text!r} is not an integer from {low} to {high}")
+    return number
+
+
+def _float_option(spec: PlayerSpec, value: str | None, what: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number > 0 or number == float("inf"):
+        raise PlayerSpecError(f"{what} {value!r} in {spec.text!r} is not a positive number")
+    return number
+
+
+# -- random -------------------------------------------------------------------------------------------
+
+class RandomPlayer:
+    """Uniform over the sensible legal moves (never fills its own single-point eye); passes when none is left."""
+
+    def __init__(self, rng: np.random.Generator | None = None, name: str = "random") -> None:
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.name = name
+
+    def reset(self, rules: Rules) -> None:
+        pass
+
+    def play(self, position: Position) -> int:
+        choices = np.flatnonzero(position.sensible_moves()[:-1])
+        if len(choices) == 0:
+            return position.pass_point
+        return int(choices[self.rng.integers(len(choices))])
+
+    def close(self) -> None:
+        pass
+
+
+def _make_random(spec: PlayerSpec) -> Player:
+    if spec.arg is not None:
+        raise PlayerSpecError(f"random takes no argument, got {spec.arg!r} in {spec.text!r}")
+    seed = _int_option(spec, spec.options.get("seed"), "seed", 0, 2**63 - 1)
+    return RandomPlayer(np.random.default_rng(seed), name=spec.text)
+
+
+# -- GNU Go -------------------------------------------------------------------------------------------
+
+class GnuGoPlayer:
+    """GNU Go over GTP. It is told the game's moves before each ``genmove`` (only the new ones when the game
+    continues the one it knows; otherwise the board is cleared and the game replayed)."""
+
+    def __init__(self, level: int = 10, timeout: float = 60.0, name: str | None = None) -> None:
+        if not 0 <= level <= 10:
+            raise ValueError(f"GNU Go level {level} is not from 0 to 10")
+        self.level = level
+        self.timeout = timeout
+        self.name = name or f"gnugo:{level}"
+        self._engine: GTPEngine | None = None
+        self._rules: Rules | None = None
+        self._sent: list[tuple[int, int]] = []  # (color, point) the engine has been told, setup included
+
+    def _start(self, rules: Rules) -> GTPEngine:
+        if self._engine is None or not self._engine.alive or self._rules is None or self._rules.ko != rules.ko:
+            self.close()
+            self._engine = GTPEngine.gnugo(self.level, size=rules.size, komi=rules.komi, superko=rules.superko,
+                                           timeout=self.timeout)
+        else:
+            self._engine.send(f"boardsize {rules.size}")
+            self._engine.send("clear_board")
+            self._engine.send(f"komi {rules.komi:g}")
+        self._rules = rules
+        self._sent = []
+        return self._engine
+
+    def reset(self, rules: Rules) -> None:
+        self._start(rules)
+
+    def play(self, position: Position) -> int:
+        engine = self._sync(position)
+        answer = engine.send(f"genmove {color_name(position.to_play)}").strip().lower()
+        if answer == "resign":
+            return RESIGN
+        try:
+            point = coords.from_gtp(answer, position.size)
+        except ValueError:
+            raise EngineDied(f"{self.name} answered genmove with {answer!r}, which is not a move") from None
+        self._sent.append((position.to_play, point))
+        return point
+
+    def _sync(self, position: Position) -> GTPEngine:
+        """Bring the engine to ``position``: its setup stones and moves, as (colour, point) plays."""
+        wanted = _game_moves(position)
+        if self._engine is None or not self._engine.alive or self._rules != position.rules:
+            self._start(position.rules)
+        elif wanted[: len(self._sent)] != self._sent:
+            self._engine.send("clear_board")
+            self._sent = []
+        assert self._engine is not None
+        for color, point in wanted[len(self._sent):]:
+            try:
+                self._engine.send(f"play {color_name(color)} {coords.to_gtp(point, position.size)}")
+            except GTPError as exc:
+                raise EngineDied(f"{self.name} refused the game's move: {exc}") from None
+            self._sent.append((color, point))
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+def _game_moves(position: Position) -> list[tuple[int, int]]:
+    """The game behind ``position`` as (colour, point) plays: the root's stones first, then every move."""
+    line = []
+    while position.parent is not None:
+        line.append(position)
+        position = position.parent
+    plays = [(int(position.board[p]), p) for p in np.flatnonzero(position.board)]
+    for child in reversed(line):
+        parent = child.parent
+        assert parent is not None and child.last_move is not None
+        # The mover is whoever is not to move afterwards: GTP and SGF let a colour move twice.
+        plays.append((-child.to_play, child.last_move))
+    return plays
+
+
+def _make_gnugo(spec: PlayerSpec) -> Player:
+    level = _int_option(spec, spec.arg, "GNU Go level", 0, 10)
+    timeout = _float_option(spec, spec.options.get("timeout"), "timeout")
+    return GnuGoPlayer(10 if level is None else level, timeout or 60.0, name=spec.text)
+
+
+register_kind("random", _make_random, ("seed",), "random[,seed=N]")
+register_kind("gnugo", _make_gnugo, ("timeout",), "gnugo[:LEVEL 0-10][,timeout=SECONDS]")
+
+__all__ = ["BLACK", "RESIGN", "GnuGoPlayer", "Player", "PlayerSpec", "PlayerSpecError", "RandomPlayer",
+           "known_kinds", "make_player", "register_kind"]
