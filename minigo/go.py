@@ -35,7 +35,7 @@ EMPTY = 0
 KO_RULES = ("positional", "simple")
 
 __all__ = [
-    "BLACK", "WHITE", "EMPTY", "IllegalMove", "Rules", "Position", "PlayoutResult", "board_from_string",
+    "BLACK", "WHITE", "EMPTY", "IllegalMove", "Rules", "Position", "PlayoutResult", "board_from_string", "tables",
     "color_name", "pass_point", "random_playout",
 ]
 
@@ -89,7 +89,7 @@ class Rules:
 
 
 @functools.cache
-def _tables(size: int) -> np.ndarray:
+def tables(size: int) -> np.ndarray:
     """Neighbours, diagonals and Zobrist keys of every point (``kernels.make_tables``), built once per size."""
     # Left writeable: numba unboxes read-only arrays through a much slower path.
     return kernels.make_tables(size)
@@ -231,7 +231,7 @@ class Position:
         hist, hlen = self._hist, self._hlen
         if hist.length != hlen or hlen == hist.hashes.shape[0]:
             hist = hist.fork(hlen)
-        status, ko, n_captured = kernels.play(hist.boards, hist.hashes, hlen, _tables(self.size), point, color,
+        status, ko, n_captured = kernels.play(hist.boards, hist.hashes, hlen, tables(self.size), point, color,
                                               self.ko if color == self.to_play else -1, self.rules.superko)
         if status != kernels.OK:
             raise IllegalMove(f"{self._name(point, color)}: {_REASONS[status]}")
@@ -243,6 +243,18 @@ class Position:
             captures = self.captures
         return Position._make(self.rules, hist.frozen[hlen], -color, ko, 0, self.move_number + 1, captures,
                               point, self, hist, hlen + 1)
+
+    def with_to_play(self, color: int) -> Position:
+        """This position with ``color`` to move and the game so far kept (history, superko, parent, passes).
+
+        GTP may ask either colour for a move at any time. The ko point binds only the side to move, so it is
+        dropped when the other side is given the move, as ``play(point, color)`` would.
+        """
+        color_name(color)
+        if color == self.to_play:
+            return self
+        return Position._make(self.rules, self.board, color, -1, self.passes, self.move_number, self.captures,
+                              self.last_move, self.parent, self._hist, self._hlen)
 
     def legal_moves(self, color: int | None = None) -> np.ndarray:
         """Bool mask ``(size*size + 1,)`` of the legal moves of ``color`` (default: the side to move);
@@ -256,7 +268,7 @@ class Position:
     def _mask(self, color: int | None, skip_eyes: bool) -> np.ndarray:
         if color is None:
             color = self.to_play
-        return kernels.legal_mask(self._hist.boards, self._hist.hashes, self._hlen, _tables(self.size), color,
+        return kernels.legal_mask(self._hist.boards, self._hist.hashes, self._hlen, tables(self.size), color,
                                   self.ko if color == self.to_play else -1, self.rules.superko, skip_eyes)
 
     def is_legal(self, point: int, color: int | None = None) -> bool:
@@ -284,20 +296,20 @@ class Position:
         color_name(to_play)
         hist = _History(16, n)
         hist.boards[0] = board
-        hist.hashes[0] = kernels.board_hash(board, _tables(self.size))
+        hist.hashes[0] = kernels.board_hash(board, tables(self.size))
         hist.length = 1
         return Position._make(self.rules, hist.frozen[0], to_play, -1, 0, self.move_number, self.captures, None,
                               None, hist, 1)
 
     def liberties(self) -> np.ndarray:
         """Liberties of the group on each point, ``(size*size,)`` int32 (0 on empty points)."""
-        return kernels.liberty_counts(self.board, _tables(self.size))
+        return kernels.liberty_counts(self.board, tables(self.size))
 
     # -- scoring -------------------------------------------------------------------------------------
 
     def area(self) -> tuple[int, int]:
         """Tromp-Taylor area (Black, White): stones plus empty points that reach only that colour."""
-        black, white = kernels.area(self.board, _tables(self.size))
+        black, white = kernels.area(self.board, tables(self.size))
         return int(black), int(white)
 
     def score(self) -> float:
@@ -376,7 +388,7 @@ def random_playout(position: Position, rng: np.random.Generator) -> PlayoutResul
     (passing only when no such move is left), entirely in compiled code; score it by Tromp-Taylor."""
     seed = int(rng.integers(1, 2**63 - 1))
     board, sequence, black, white = kernels.random_playout(
-        position._hist.boards, position._hist.hashes, position._hlen, _tables(position.size), position.to_play,
+        position._hist.boards, position._hist.hashes, position._hlen, tables(position.size), position.to_play,
         position.ko, position.passes, position.move_number, position.rules.move_cap, position.rules.superko, seed)
     return PlayoutResult(float(black - white) - position.komi, len(sequence), board, sequence)
 

@@ -206,7 +206,7 @@ def play(boards, hashes, hlen, tables, point, color, ko, superko):
 
 
 @njit(cache=True)
-def _label_groups(board, tables, gid, libs, ghash, stack, libmark):
+def label_groups(board, tables, gid, libs, ghash, stack, libmark):
     """Label every group: ``gid[p]`` its id, ``libs[g]`` its exact liberty count, ``ghash[g]`` its key sum."""
     n = board.shape[0]
     groups = 0
@@ -256,7 +256,7 @@ def liberty_counts(board, tables):
     ghash = np.empty(n, np.int64)
     stack = np.empty(n, np.int32)
     libmark = np.zeros(n, np.int32)
-    _label_groups(board, tables, gid, libs, ghash, stack, libmark)
+    label_groups(board, tables, gid, libs, ghash, stack, libmark)
     out = np.zeros(n, np.int32)
     for p in range(n):
         if gid[p] >= 0:
@@ -265,7 +265,7 @@ def liberty_counts(board, tables):
 
 
 @njit(cache=True)
-def _is_eye(board, tables, point, color):
+def is_eye(board, tables, point, color):
     """True if ``point`` is empty and a single-point eye of ``color``: every neighbour ours, and at most one
     opponent diagonal in the centre (none on the edge)."""
     if board[point] != 0:
@@ -304,7 +304,7 @@ def legal_mask(boards, hashes, hlen, tables, color, ko, superko, skip_eyes):
     ghash = np.empty(n, np.int64)
     stack = np.empty(n, np.int32)
     libmark = np.zeros(n, np.int32)
-    _label_groups(board, tables, gid, libs, ghash, stack, libmark)
+    label_groups(board, tables, gid, libs, ghash, stack, libmark)
     key = KEY if color == 1 else KEY + 1
     h0 = hashes[hlen - 1]
     caps = np.empty(4, np.int32)
@@ -314,7 +314,7 @@ def legal_mask(boards, hashes, hlen, tables, color, ko, superko, skip_eyes):
         out[p] = False
         if board[p] != 0 or p == ko:
             continue
-        if skip_eyes and _is_eye(board, tables, p, color):
+        if skip_eyes and is_eye(board, tables, p, color):
             continue
         has_liberty = False
         n_caps = 0
@@ -464,7 +464,7 @@ def random_playout(boards, hashes, hlen, tables, color, ko, passes, move_number,
             state, r = _next_random(state)
             idx = r % window
             p = empties[idx]
-            legal = p != ko and not _is_eye(board, tables, p, color)
+            legal = p != ko and not is_eye(board, tables, p, color)
             if legal:
                 h_new, n_captured, own_liberty, own_size = _place(board, tables, p, color, h, stack, mark,
                                                                   captured)
