@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from minigo import __version__
+from minigo.atomic import write_atomic
 from minigo.coords import SGF_LETTERS, check_size, from_sgf, pass_point, to_sgf
 from minigo.go import BLACK, KO_RULES, WHITE, IllegalMove
 from minigo.record import GameRecord, Move
@@ -559,54 +559,6 @@ def write_sgf(record: GameRecord) -> str:
 
 
 def save(record: GameRecord, path: str | os.PathLike[str]) -> None:
-    """Write the game to ``path`` atomically: a temporary file in the same folder, fsync, rename.
-
-    A reader sees the old file or the new one, never a half-written one; on any failure the temporary
-    file is removed.
-    """
-    target = Path(path)
-    data = write_sgf(record).encode("utf-8")
-    handle, temporary = _create_temporary(target)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        # never leave a half-written temporary file behind, whatever stopped us
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_folder(target.parent)
-
-
-def _create_temporary(target: Path) -> tuple[int, Path]:
-    """A new hidden file next to ``target``, opened for writing.
-
-    Not ``tempfile.mkstemp``: its files are private (0600), and the renamed SGF should get the usual
-    permissions the umask gives a new file.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        try:
-            return os.open(temporary, flags, 0o666), temporary
-        except FileExistsError:
-            continue
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable where the platform allows opening a folder."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    """Write the game to ``path`` atomically (``minigo.atomic.write_atomic``): a reader sees the old file or
+    the new one, never a half-written one."""
+    write_atomic(path, write_sgf(record).encode("utf-8"))
