@@ -231,12 +231,15 @@ def _game_moves(position: Position) -> list[tuple[int, int]]:
     while position.parent is not None:
         line.append(position)
         position = position.parent
-    plays = [(int(position.board[p]), p) for p in np.flatnonzero(position.board)]
+    plays = [(int(position.board[p]), p) for p in np.flatnonzero(position.board).tolist()]
     for child in reversed(line):
-        parent = child.parent
-        assert parent is not None and child.last_move is not None
-        # The mover is whoever is not to move afterwards: GTP and SGF let a colour move twice.
-        plays.append((-child.to_play, child.last_move))
+        point = child.last_move
+        assert point is not None
+        # GTP and SGF let a colour move twice, so the mover is read from the stone just placed (a move never
+        # captures its own stone); that stays right when ``with_to_play`` has since handed the move to either
+        # side. A pass leaves no stone: its mover is whoever is not to move after it.
+        mover = int(child.board[point]) if point != child.pass_point else -child.to_play
+        plays.append((mover, point))
     return plays
 
 
