@@ -10,6 +10,14 @@ from minigo.go import board_from_string
 __all__ = ["board_from_string"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests share two cores with each other's subprocesses (GNU Go, workers): torch's spinning OpenMP threads
+    # then run several times slower than one thread does.
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20161)
