@@ -73,6 +73,7 @@ def save(path: str | os.PathLike[str], net: torch.nn.Module, config: NetConfig, 
         "metrics": json.dumps({k: float(v) for k, v in (metrics or {}).items()}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, st_save(tensors, metadata=metadata))
     return path
 

@@ -17,6 +17,15 @@ class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit status 2."""
 
 
+def make_any_player(spec: str):
+    """``minigo.players.make_player``, with the kinds that need torch (``policy:``) registered when asked for."""
+    from minigo.players import PlayerSpec, known_kinds, make_player
+
+    if PlayerSpec.parse(spec).kind not in known_kinds():
+        import models.evaluator  # noqa: F401 - registers policy:; imported only when needed, torch is slow to load
+    return make_player(spec)
+
+
 def _show(args: argparse.Namespace) -> None:
     from minigo.sgf import SGFError, load
 
@@ -46,7 +55,7 @@ def _gtp(args: argparse.Namespace) -> None:
     from minigo.go import Rules
     from minigo.gtp import Engine
     from minigo.gtp_client import EngineDied, GTPError
-    from minigo.players import PlayerSpecError, make_player
+    from minigo.players import PlayerSpecError
 
     try:
         size = int(args.size)
@@ -63,7 +72,7 @@ def _gtp(args: argparse.Namespace) -> None:
     # stdout carries the protocol alone: everything else, tracebacks included, goes to stderr
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="minigo gtp: %(levelname)s: %(message)s")
     try:
-        player = make_player(args.player)
+        player = make_any_player(args.player)
     except (PlayerSpecError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
@@ -168,6 +177,50 @@ def _add_expert_games(commands: argparse._SubParsersAction) -> None:
     expert.set_defaults(run=_expert_games)
 
 
+def _train(args: argparse.Namespace) -> None:
+    import logging
+    from pathlib import Path
+
+    from models.checkpoint import CheckpointError
+    from selfplay import pipeline, sl
+
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s",
+                        datefmt="%H:%M:%S")
+    overrides = list(args.set or [])
+    if args.device:
+        overrides += [f"{stage}.device={args.device}" for stage in pipeline.STAGES]
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    try:
+        config = pipeline.resolve(args.preset, overrides)
+        run_dir = Path(args.run_dir or f"runs/{Path(args.preset).stem}")
+        results = pipeline.train(config, run_dir, stages, force=args.force, progress=not args.quiet)
+    except (pipeline.ConfigError, sl.TrainingError, CheckpointError) as exc:
+        raise UsageError(str(exc)) from None
+    except (ValueError, FileNotFoundError) as exc:  # bad data paths and the like, from the stages
+        raise UsageError(str(exc).splitlines()[0]) from None
+    if "sl" in results:
+        r = results["sl"]
+        print(f"SL policy: validation top-1 {r.val_top1:.1%} -> {r.policy}")
+        if r.rollout is not None:
+            print(f"rollout policy: validation top-1 {r.rollout_val_top1:.1%} -> {r.rollout}")
+        print(f"play it: minigo gtp --player policy:{run_dir}")
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    from selfplay import pipeline
+
+    train = commands.add_parser("train", help="run the training pipeline (stage 1 today: the SL and rollout policies)")
+    train.add_argument("--preset", default="quick",
+                       help=f"{' | '.join(pipeline.preset_names())} | FILE.toml (default %(default)s)")
+    train.add_argument("--run", dest="run_dir", metavar="DIR", help="run folder (default runs/PRESET)")
+    train.add_argument("--stages", default="sl", help="comma-separated stages in order (default %(default)s)")
+    train.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: the preset's)")
+    train.add_argument("--set", action="append", metavar="STAGE.FIELD=VALUE", help="override one config field")
+    train.add_argument("--force", action="store_true", help="reuse a run folder made by another preset or size")
+    train.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
+    train.set_defaults(run=_train)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minigo", description="A small-board Go program that learns like AlphaGo.")
     parser.add_argument("--version", action="version", version=f"minigo {__version__}")
@@ -180,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(run=_show)
     _add_gtp(commands)
     _add_expert_games(commands)
+    _add_train(commands)
     return parser
 
 

@@ -1,0 +1,120 @@
+"""Networks -> minigo's Evaluator protocol and Players (batched, no_grad, device-aware).
+
+- ``NetEvaluator.evaluate(positions)`` gives priors ``(B, size*size+1)`` over the legal moves (zero elsewhere)
+  and values ``(B,)`` in [-1, 1] for the player to move, from a policy net and an optional value net.
+- ``PolicyPlayer``: plays the policy net's move, greedy at temperature 0, else sampled from
+  ``p ** (1 / temperature)`` over the legal moves. Registered as the player kind
+  ``policy:CKPT[,temperature=T][,seed=N]`` when this module is imported (``selfplay.cli`` does that), so
+  ``minigo`` itself stays free of torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from minigo import players
+from minigo.go import Position, Rules
+from minigo.players import PlayerSpec, PlayerSpecError
+from models import checkpoint
+from models.features import batch_planes
+
+
+class NetEvaluator:
+    """Priors from a policy net, values from a value net (or 0 without one), for batches of positions."""
+
+    def __init__(self, policy: checkpoint.Checkpoint, value: checkpoint.Checkpoint | None = None,
+                 device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        self.policy = policy
+        self.value = value
+        self.policy.net.to(self.device).eval()
+        if self.value is not None:
+            self.value.net.to(self.device).eval()
+
+    @property
+    def board_size(self) -> int:
+        return self.policy.config.board_size
+
+    @torch.no_grad()
+    def evaluate(self, positions: Sequence[Position]) -> tuple[np.ndarray, np.ndarray]:
+        """Priors ``(B, size*size+1)`` summing to 1 over legal moves, and values ``(B,)`` for the player to move."""
+        for position in positions:
+            if position.size != self.board_size:
+                raise ValueError(f"{self.policy.path}: trained for {self.board_size}x{self.board_size}, "
+                                 f"asked about a {position.size}x{position.size} board")
+        x = torch.from_numpy(batch_planes(positions, self.policy.config.feature_set)).to(self.device)
+        legal = torch.from_numpy(np.stack([p.legal_moves() for p in positions])).to(self.device)
+        logits = self.policy.net(x).float().masked_fill(~legal, float("-inf"))
+        priors = torch.softmax(logits, dim=1).cpu().numpy()
+        if self.value is None:
+            values = np.zeros(len(positions), dtype=np.float32)
+        else:
+            xv = x if self.value.config.feature_set == self.policy.config.feature_set else torch.from_numpy(
+                batch_planes(positions, self.value.config.feature_set)).to(self.device)
+            values = self.value.net(xv).float().cpu().numpy()
+        return priors, values
+
+
+class PolicyPlayer:
+    """Plays the policy network's choice: greedy at temperature 0, sampled otherwise."""
+
+    def __init__(self, evaluator: NetEvaluator, temperature: float = 0.0, rng: np.random.Generator | None = None,
+                 name: str = "policy") -> None:
+        if not temperature >= 0 or not math.isfinite(temperature):
+            raise ValueError(f"temperature {temperature!r} must be a finite number >= 0")
+        self.evaluator = evaluator
+        self.temperature = temperature
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.name = name
+
+    def reset(self, rules: Rules) -> None:
+        if rules.size != self.evaluator.board_size:
+            raise ValueError(f"{self.name}: trained for {self.evaluator.board_size}x{self.evaluator.board_size}, "
+                             f"cannot play {rules.size}x{rules.size}")
+
+    def play(self, position: Position) -> int:
+        priors, _ = self.evaluator.evaluate([position])
+        p = priors[0]
+        if self.temperature == 0:
+            return int(np.argmax(p))
+        weights = np.where(p > 0, np.exp(np.log(np.maximum(p, 1e-30)) / self.temperature), 0.0)
+        return int(self.rng.choice(len(p), p=weights / weights.sum()))
+
+    def close(self) -> None:
+        pass
+
+
+def load_policy(path: str | Path, device: str | torch.device = "cpu") -> NetEvaluator:
+    """An evaluator over the policy checkpoint at ``path`` (a run folder means its SL policy)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoints" / "sl_policy.safetensors"
+    return NetEvaluator(checkpoint.load(path, kind="policy", device=device), device=device)
+
+
+def _make_policy(spec: PlayerSpec) -> players.Player:
+    if spec.arg is None:
+        raise PlayerSpecError(f"{spec.text!r}: policy needs a checkpoint or run folder, as policy:PATH")
+    try:
+        temperature = float(spec.options.get("temperature", "0"))
+    except ValueError:
+        temperature = float("nan")
+    if not temperature >= 0 or not math.isfinite(temperature):
+        raise PlayerSpecError(f"temperature {spec.options.get('temperature')!r} in {spec.text!r} is not a number >= 0")
+    seed = spec.options.get("seed")
+    if seed is not None and not seed.isdigit():
+        raise PlayerSpecError(f"seed {seed!r} in {spec.text!r} is not a non-negative integer")
+    try:
+        evaluator = load_policy(spec.arg)
+    except checkpoint.CheckpointError as exc:
+        raise PlayerSpecError(str(exc)) from None
+    return PolicyPlayer(evaluator, temperature, np.random.default_rng(None if seed is None else int(seed)),
+                        name=spec.text)
+
+
+players.register_kind("policy", _make_policy, ("temperature", "seed"), "policy:CKPT_OR_RUN[,temperature=T][,seed=N]")

@@ -1,0 +1,168 @@
+"""The training pipeline: presets, ``--set`` overrides, the resolved configuration, and the stages in order.
+
+A preset is a TOML file with one table per stage (``[sl]`` ...) whose keys are fields of that stage's config
+dataclass; the package ships ``quick`` and ``9x9`` (``selfplay/presets``), and any ``FILE.toml`` works too.
+``--set stage.field=value`` overrides one field (the value is parsed as TOML, so ``0.01``, ``true`` and
+``"text"`` work; a bare word is a string). The resolved configuration is written to ``RUN/config.toml`` before
+anything runs; a run folder made from another preset or board size is refused unless ``force``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from minigo.atomic import write_atomic
+from selfplay import sl
+
+log = logging.getLogger(__name__)
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+STAGES: dict[str, type] = {"sl": sl.SLConfig}
+"""Stage name -> its config dataclass, in the order the stages run."""
+
+
+class ConfigError(ValueError):
+    """A preset, override or run folder that cannot be used; the message says which and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """Everything a run needs: the preset it came from and each stage's config."""
+
+    preset: str
+    stages: dict[str, Any]
+
+    @property
+    def board_size(self) -> int:
+        return self.stages["sl"].board_size
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"preset file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read preset file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"preset file {path} is not valid TOML: {exc}") from None
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word such as cpu or a path
+
+
+def _check_type(stage: str, field: dataclasses.Field, value: Any) -> Any:
+    expected = field.type if isinstance(field.type, type) else {"int": int, "float": float, "str": str,
+                                                                  "bool": bool}.get(str(field.type))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is not None and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
+        raise ConfigError(f"{stage}.{field.name} = {value!r} is a {type(value).__name__}, expected "
+                          f"{expected.__name__}")
+    return value
+
+
+def resolve(preset: str, overrides: Sequence[str] = ()) -> PipelineConfig:
+    """The configuration of ``preset`` (a name or a .toml path) with ``stage.field=value`` overrides applied."""
+    path = Path(preset)
+    if path.suffix == ".toml":
+        name, table = str(path), _read_toml(path)
+    elif preset in preset_names():
+        name, table = preset, _read_toml(PRESETS_DIR / f"{preset}.toml")
+    else:
+        raise ConfigError(f"preset {preset!r} does not exist: expected one of {', '.join(preset_names())} or a "
+                          f"FILE.toml")
+    values: dict[str, dict[str, Any]] = {stage: {} for stage in STAGES}
+    for stage, fields in table.items():
+        if stage == "preset" and isinstance(fields, str):
+            continue  # a resolved config.toml names the preset it came from: it reruns as a preset itself
+        if stage not in STAGES or not isinstance(fields, dict):
+            raise ConfigError(f"{name}: [{stage}] is not a stage: expected tables {', '.join(STAGES)}")
+        values[stage].update(fields)
+    for item in overrides:
+        key, eq, text = item.partition("=")
+        stage, dot, field_name = key.strip().partition(".")
+        if not eq or not dot:
+            raise ConfigError(f"--set {item!r} is not stage.field=value")
+        if stage not in STAGES:
+            raise ConfigError(f"--set {item!r}: no stage {stage!r}: expected one of {', '.join(STAGES)}")
+        values[stage][field_name] = _parse_value(text.strip())
+    stages = {}
+    for stage, cls in STAGES.items():
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in values[stage].items():
+            if key not in fields:
+                raise ConfigError(f"unknown setting {stage}.{key}: expected one of "
+                                  f"{', '.join(f'{stage}.{f}' for f in fields)}")
+            values[stage][key] = _check_type(stage, fields[key], value)
+        try:
+            stages[stage] = cls(**values[stage])
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return PipelineConfig(name, stages)
+
+
+def to_toml(config: PipelineConfig) -> str:
+    """The resolved configuration as TOML (every field, defaults included)."""
+    lines = [f"# minigo run configuration, resolved from preset {config.preset!r}", f"preset = {_toml(config.preset)}"]
+    for stage, values in config.stages.items():
+        lines.append(f"\n[{stage}]")
+        for field in dataclasses.fields(values):
+            lines.append(f"{field.name} = {_toml(getattr(values, field.name))}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def prepare_run(config: PipelineConfig, run_dir: Path, force: bool = False) -> None:
+    """Create ``run_dir`` and write ``config.toml``; refuse a folder from another preset or board size."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--run {run_dir} is a file, expected a folder")
+    existing = run_dir / "config.toml"
+    if existing.exists() and not force:
+        old = _read_toml(existing)
+        old_size = old.get("sl", {}).get("board_size")
+        if old.get("preset") != config.preset or old_size != config.board_size:
+            raise ConfigError(f"{run_dir} holds a run of preset {old.get('preset')!r} on {old_size}x{old_size}; "
+                              f"this is {config.preset!r} on {config.board_size}x{config.board_size} "
+                              f"(use another --run, or --force)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(existing, to_toml(config).encode())
+
+
+def train(config: PipelineConfig, run_dir: Path, stages: Sequence[str], force: bool = False,
+          progress: bool = True) -> dict[str, Any]:
+    """Run ``stages`` (in pipeline order) into ``run_dir``; each resumes where a stopped run left off."""
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise ConfigError(f"unknown stage {unknown[0]!r}: expected one of {', '.join(STAGES)}")
+    order = list(STAGES)
+    if list(stages) != sorted(stages, key=order.index):
+        raise ConfigError(f"--stages {','.join(stages)} is out of order: expected the order {','.join(order)}")
+    prepare_run(config, run_dir, force)
+    results: dict[str, Any] = {}
+    for stage in stages:
+        log.info("stage %s: starting in %s", stage, run_dir)
+        if stage == "sl":
+            results[stage] = sl.run(config.stages["sl"], run_dir, progress=progress)
+    return results

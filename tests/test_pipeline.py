@@ -1,0 +1,91 @@
+"""Presets, --set overrides, the resolved config.toml, run-folder checks, and the train command's errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from selfplay import pipeline
+from selfplay.pipeline import ConfigError
+
+
+def test_shipped_presets_resolve():
+    assert {"quick", "9x9"} <= set(pipeline.preset_names())
+    quick = pipeline.resolve("quick")
+    full = pipeline.resolve("9x9")
+    assert quick.stages["sl"].filters < full.stages["sl"].filters
+    assert full.board_size == 9
+
+
+def test_set_overrides_one_field_with_toml_values():
+    config = pipeline.resolve("quick", ["sl.epochs=7", "sl.lr=0.01", "sl.device=cpu", "sl.symmetries=false"])
+    sl = config.stages["sl"]
+    assert (sl.epochs, sl.lr, sl.device, sl.symmetries) == (7, 0.01, "cpu", False)
+
+
+def test_integer_is_accepted_for_a_float_field():
+    assert pipeline.resolve("quick", ["sl.lr=1"]).stages["sl"].lr == 1.0
+
+
+@pytest.mark.parametrize("override,message", [
+    ("sl.nope=1", "unknown setting sl.nope"),
+    ("sl.epochs=abc", "sl.epochs = 'abc' is a str, expected int"),
+    ("sl.epochs=true", "expected int"),
+    ("rl.epochs=3", "no stage 'rl'"),
+    ("epochs=3", "not stage.field=value"),
+    ("sl.epochs=0", "sl.epochs = 0 must be at least 1"),
+])
+def test_bad_overrides_are_one_clear_error(override, message):
+    with pytest.raises(ConfigError, match=message):
+        pipeline.resolve("quick", [override])
+
+
+def test_unknown_preset_and_bad_preset_files(tmp_path):
+    with pytest.raises(ConfigError, match="preset 'huge' does not exist"):
+        pipeline.resolve("huge")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sl\nepochs = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        pipeline.resolve(str(bad))
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("[sl]\nwidth = 3\n")
+    with pytest.raises(ConfigError, match="unknown setting sl.width"):
+        pipeline.resolve(str(unknown))
+    with pytest.raises(ConfigError, match="does not exist"):
+        pipeline.resolve(str(tmp_path / "missing.toml"))
+
+
+def test_resolved_config_is_written_and_reads_back(tmp_path):
+    config = pipeline.resolve("quick", ["sl.epochs=2"])
+    pipeline.prepare_run(config, tmp_path / "run")
+    text = (tmp_path / "run" / "config.toml").read_text()
+    assert "epochs = 2" in text and 'preset = "quick"' in text
+    again = pipeline.resolve(str(tmp_path / "run" / "config.toml"))
+    assert again.stages["sl"] == config.stages["sl"]
+
+
+def test_run_folder_of_another_preset_is_refused_unless_forced(tmp_path):
+    pipeline.prepare_run(pipeline.resolve("quick"), tmp_path)
+    with pytest.raises(ConfigError, match="holds a run of preset 'quick'"):
+        pipeline.prepare_run(pipeline.resolve("9x9"), tmp_path)
+    pipeline.prepare_run(pipeline.resolve("9x9"), tmp_path, force=True)
+
+
+def test_stages_unknown_or_out_of_order_are_refused(tmp_path):
+    config = pipeline.resolve("quick")
+    with pytest.raises(ConfigError, match="unknown stage 'mcts'"):
+        pipeline.train(config, tmp_path, ["mcts"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--preset", "nope"], "preset 'nope' does not exist"),
+    (["--set", "sl.epochs=-1"], "sl.epochs"),
+    (["--stages", "value"], "unknown stage 'value'"),
+])
+def test_train_command_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "selfplay.cli", "train", "--run", str(tmp_path / "r"), *args],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
