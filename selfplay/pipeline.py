@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from minigo.atomic import write_atomic
 from selfplay import sl
