@@ -4,9 +4,9 @@ A spec is ``KIND[:ARG][,key=value...]``:
 
 - ``random[,seed=N]``: uniform over the legal moves that do not fill its own single-point eye; passes only
   when nothing else is left.
-- ``gnugo[:LEVEL][,timeout=S]``: GNU Go (default level 10) over GTP, with Chinese (area) rules, the game's ko
-  rule and ``--capture-all-dead``, so that its games end with dead stones removed and Tromp-Taylor scoring
-  is fair.
+- ``gnugo[:LEVEL][,timeout=S][,seed=N]``: GNU Go (default level 10) over GTP, with Chinese (area) rules, the
+  game's ko rule and ``--capture-all-dead``, so that its games end with dead stones removed and Tromp-Taylor
+  scoring is fair; ``seed`` makes its games repeatable.
 
 Later stages register more kinds (``policy:CKPT``, ``mcts:RUN``) with ``register_kind``; ``minigo`` itself
 never imports torch. A player answers ``play(position)`` with a point, the pass (``position.pass_point``)
@@ -164,11 +164,13 @@ class GnuGoPlayer:
     """GNU Go over GTP. It is told the game's moves before each ``genmove`` (only the new ones when the game
     continues the one it knows; otherwise the board is cleared and the game replayed)."""
 
-    def __init__(self, level: int = 10, timeout: float = 60.0, name: str | None = None) -> None:
+    def __init__(self, level: int = 10, timeout: float = 60.0, name: str | None = None,
+                 seed: int | None = None) -> None:
         if not 0 <= level <= 10:
             raise ValueError(f"GNU Go level {level} is not from 0 to 10")
         self.level = level
         self.timeout = timeout
+        self.seed = seed
         self.name = name or f"gnugo:{level}"
         self._engine: GTPEngine | None = None
         self._rules: Rules | None = None
@@ -183,6 +185,9 @@ class GnuGoPlayer:
             self._engine.send(f"boardsize {rules.size}")
             self._engine.send("clear_board")
             self._engine.send(f"komi {rules.komi:g}")
+        if self.seed is not None:
+            # GNU Go breaks ties between equal moves at random; a seed per game makes its games repeatable.
+            self._engine.send(f"set_random_seed {self.seed}")
         self._rules = rules
         self._sent = []
         return self._engine
@@ -246,11 +251,12 @@ def _game_moves(position: Position) -> list[tuple[int, int]]:
 def _make_gnugo(spec: PlayerSpec) -> Player:
     level = _int_option(spec, spec.arg, "GNU Go level", 0, 10)
     timeout = _float_option(spec, spec.options.get("timeout"), "timeout")
-    return GnuGoPlayer(10 if level is None else level, timeout or 60.0, name=spec.text)
+    seed = _int_option(spec, spec.options.get("seed"), "seed", 0, 2**31 - 1)
+    return GnuGoPlayer(10 if level is None else level, timeout or 60.0, name=spec.text, seed=seed)
 
 
 register_kind("random", _make_random, ("seed",), "random[,seed=N]")
-register_kind("gnugo", _make_gnugo, ("timeout",), "gnugo[:LEVEL 0-10][,timeout=SECONDS]")
+register_kind("gnugo", _make_gnugo, ("timeout", "seed"), "gnugo[:LEVEL 0-10][,timeout=SECONDS][,seed=N]")
 
 __all__ = ["BLACK", "RESIGN", "GnuGoPlayer", "Player", "PlayerSpec", "PlayerSpecError", "RandomPlayer",
            "known_kinds", "make_player", "register_kind"]
