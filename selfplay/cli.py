@@ -194,7 +194,7 @@ def _train(args: argparse.Namespace) -> None:
         config = pipeline.resolve(args.preset, overrides)
         run_dir = Path(args.run_dir or f"runs/{Path(args.preset).stem}")
         results = pipeline.train(config, run_dir, stages, force=args.force, progress=not args.quiet)
-    except (pipeline.ConfigError, sl.TrainingError, CheckpointError) as exc:
+    except (pipeline.ConfigError, sl.TrainingError, CheckpointError) as exc:  # rl and value raise TrainingError too
         raise UsageError(str(exc)) from None
     except (ValueError, FileNotFoundError) as exc:  # bad data paths and the like, from the stages
         raise UsageError(str(exc).splitlines()[0]) from None
@@ -203,17 +203,22 @@ def _train(args: argparse.Namespace) -> None:
         print(f"SL policy: validation top-1 {r.val_top1:.1%} -> {r.policy}")
         if r.rollout is not None:
             print(f"rollout policy: validation top-1 {r.rollout_val_top1:.1%} -> {r.rollout}")
-        print(f"play it: minigo gtp --player policy:{run_dir}")
+    if "rl" in results and results["rl"].win_rate_vs_sl is not None:
+        print(f"RL policy: wins {results['rl'].win_rate_vs_sl:.1%} against the SL policy -> {results['rl'].policy}")
+    if "value" in results:
+        v = results["value"]
+        print(f"value net: validation MSE {v.val_mse:.3f} (train {v.train_mse:.3f}) -> {v.value}")
+    print(f"play it: minigo gtp --player policy:{run_dir}")
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
     from selfplay import pipeline
 
-    train = commands.add_parser("train", help="run the training pipeline (stage 1 today: the SL and rollout policies)")
+    train = commands.add_parser("train", help="run the training pipeline: sl (+ rollout), rl, value")
     train.add_argument("--preset", default="quick",
                        help=f"{' | '.join(pipeline.preset_names())} | FILE.toml (default %(default)s)")
     train.add_argument("--run", dest="run_dir", metavar="DIR", help="run folder (default runs/PRESET)")
-    train.add_argument("--stages", default="sl", help="comma-separated stages in order (default %(default)s)")
+    train.add_argument("--stages", default="sl,rl,value", help="comma-separated stages in order (default %(default)s)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: the preset's)")
     train.add_argument("--set", action="append", metavar="STAGE.FIELD=VALUE", help="override one config field")
     train.add_argument("--force", action="store_true", help="reuse a run folder made by another preset or size")

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from minigo.atomic import write_atomic
-from selfplay import sl
+from selfplay import rl, sl
+from selfplay import value as value_stage
 
 log = logging.getLogger(__name__)
 
 PRESETS_DIR = Path(__file__).parent / "presets"
-STAGES: dict[str, type] = {"sl": sl.SLConfig}
+STAGES: dict[str, type] = {"sl": sl.SLConfig, "rl": rl.RLConfig, "value": value_stage.ValueConfig}
 """Stage name -> its config dataclass, in the order the stages run."""
 
 
@@ -162,6 +163,6 @@ def train(config: PipelineConfig, run_dir: Path, stages: Sequence[str], force: b
     results: dict[str, Any] = {}
     for stage in stages:
         log.info("stage %s: starting in %s", stage, run_dir)
-        if stage == "sl":
-            results[stage] = sl.run(config.stages["sl"], run_dir, progress=progress)
+        module = {"sl": sl, "rl": rl, "value": value_stage}[stage]
+        results[stage] = module.run(config.stages[stage], run_dir, progress=progress)
     return results

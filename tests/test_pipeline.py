@@ -33,7 +33,9 @@ def test_integer_is_accepted_for_a_float_field():
     ("sl.nope=1", "unknown setting sl.nope"),
     ("sl.epochs=abc", "sl.epochs = 'abc' is a str, expected int"),
     ("sl.epochs=true", "expected int"),
-    ("rl.epochs=3", "no stage 'rl'"),
+    ("play.epochs=3", "no stage 'play'"),
+    ("rl.epochs=3", "unknown setting rl.epochs"),
+    ("rl.baseline=critic", "rl.baseline = 'critic'"),
     ("epochs=3", "not stage.field=value"),
     ("sl.epochs=0", "sl.epochs = 0 must be at least 1"),
 ])
@@ -77,12 +79,23 @@ def test_stages_unknown_or_out_of_order_are_refused(tmp_path):
     config = pipeline.resolve("quick")
     with pytest.raises(ConfigError, match="unknown stage 'mcts'"):
         pipeline.train(config, tmp_path, ["mcts"])
+    with pytest.raises(ConfigError, match="out of order"):
+        pipeline.train(config, tmp_path, ["rl", "sl"])
+
+
+def test_later_stages_without_their_checkpoints_name_the_missing_stage(tmp_path):
+    from selfplay.sl import TrainingError
+
+    config = pipeline.resolve("quick")
+    with pytest.raises(TrainingError, match="run stage sl first"):
+        pipeline.train(config, tmp_path, ["rl"])
 
 
 @pytest.mark.parametrize("args,message", [
     (["--preset", "nope"], "preset 'nope' does not exist"),
     (["--set", "sl.epochs=-1"], "sl.epochs"),
-    (["--stages", "value"], "unknown stage 'value'"),
+    (["--stages", "bogus"], "unknown stage 'bogus'"),
+    (["--stages", "value,sl"], "out of order"),
 ])
 def test_train_command_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     out = subprocess.run([sys.executable, "-m", "selfplay.cli", "train", "--run", str(tmp_path / "r"), *args],

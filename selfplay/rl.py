@@ -1,0 +1,310 @@
+"""Stage 2: REINFORCE with a baseline, the current policy against a pool of its past versions.
+
+Letters as in the paper and the lecture notes: rho = the current policy's weights, z_t = +1 / -1 the outcome
+from the view of the player who moved at step t, b(s_t) = the baseline. Each iteration:
+
+1. draw an opponent uniformly from the pool (the SL policy first, then a snapshot of the current policy every
+   ``pool_every`` iterations);
+2. play ``games_per_iteration`` games, current vs opponent, colours alternating, both sampling their moves;
+3. step along ``sum_games sum_t (z_t - b(s_t)) grad log pi(a_t|s_t) / games`` over the current policy's moves
+   only (``models.losses.reinforce_loss``); the baseline is a value net trained alongside on the same
+   positions by TD(1) regression (``value``), the batch's mean outcome (``mean``), or nothing (``none``).
+
+By default the workers play iteration k+1 with the weights from before iteration k's update while the parent
+trains on iteration k (one iteration of staleness, which keeps the cores busy); ``sync = true`` alternates
+strictly. Logged per iteration: win rate against the drawn opponent, policy entropy, gradient norm, game
+length; every ``eval_every`` iterations the win rate against the SL policy.
+
+Files (under ``RUN/checkpoints``): ``rl_policy.safetensors`` (+ optimizer) and ``rl_state.json`` after every
+iteration, so a stopped run resumes at the next one; ``rl_weights/`` the weights each iteration's games were
+played with; ``rl_pool/`` the snapshots that joined the pool; ``rl_baseline.safetensors``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from minigo.atomic import write_atomic
+from minigo.go import Rules
+from models import checkpoint
+from models.features import planes
+from models.losses import reinforce_loss, value_mse
+from models.nets import NetConfig, build, masked_log_softmax
+from selfplay.sl import TrainingError, append_metrics, resolve_device
+from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, split_tasks
+
+log = logging.getLogger(__name__)
+
+BASELINES = ("value", "mean", "none")
+
+
+@dataclass(frozen=True)
+class RLConfig:
+    """Stage 2 settings. Filled from a preset's ``[rl]`` table and ``--set rl.FIELD=VALUE``."""
+
+    iterations: int = 100
+    """Policy-gradient iterations."""
+    games_per_iteration: int = 128
+    """Games per iteration (the paper's minibatch of 128 games)."""
+    pool_every: int = 10
+    """The current policy joins the opponent pool every this many iterations (paper: 500)."""
+    eval_every: int = 20
+    """Play the SL policy every this many iterations (and at the end) to measure progress."""
+    eval_games: int = 100
+    """Games of each evaluation against the SL policy."""
+    lr: float = 1e-4
+    """Adam learning rate of the policy."""
+    baseline: str = "value"
+    """``value`` (a value net trained alongside), ``mean`` (the batch's mean outcome) or ``none``."""
+    baseline_lr: float = 1e-3
+    """Adam learning rate of the baseline value net."""
+    max_grad_norm: float = 5.0
+    """Gradients are clipped to this norm (its size before clipping is logged)."""
+    workers: int = 0
+    """Self-play worker processes (0: one per core)."""
+    sync: bool = False
+    """Alternate playing and training strictly instead of overlapping them (one iteration stale)."""
+    seed: int = 0
+    """Seed of the opponents drawn and of every game."""
+    device: str = "auto"
+    """Where the parent trains: ``auto`` (CUDA when present), ``cpu`` or ``cuda``."""
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "games_per_iteration", "pool_every", "eval_every", "eval_games"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"rl.{name} = {getattr(self, name)!r} must be at least 1")
+        if self.baseline not in BASELINES:
+            raise ValueError(f"rl.baseline = {self.baseline!r}: expected one of {', '.join(BASELINES)}")
+        for name in ("lr", "baseline_lr", "max_grad_norm"):
+            value = getattr(self, name)
+            if not value > 0 or not math.isfinite(value):
+                raise ValueError(f"rl.{name} = {value!r} must be a positive number")
+        if self.workers < 0:
+            raise ValueError(f"rl.workers = {self.workers} must be 0 (one per core) or more")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"rl.device = {self.device!r}: expected auto, cpu or cuda")
+
+
+@dataclass
+class RLResult:
+    policy: Path
+    win_rate_vs_sl: float | None
+
+
+def require(path: Path, stage: str, run_dir: Path) -> Path:
+    """``path`` if it exists, else a TrainingError naming the stage that makes it."""
+    if not path.exists():
+        raise TrainingError(f"{path} is missing: run stage {stage} first (minigo train --stages {stage} "
+                            f"--run {run_dir})")
+    return path
+
+
+def worker_count(requested: int) -> int:
+    return requested or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+@dataclass
+class Batch:
+    """The current policy's moves of a set of games, ready for the gradient."""
+
+    x: np.ndarray  # (T, P, S, S) uint8
+    legal: np.ndarray  # (T, S*S+1) bool
+    moves: np.ndarray  # (T,) int64
+    z: np.ndarray  # (T,) float32, +1 / -1 / 0 from the mover's view
+    games: int
+
+
+def current_moves(games: list[SelfPlayGame], key: str, rules: Rules, feature_set: str) -> Batch:
+    """The positions where policy ``key`` moved, the move it chose, and the outcome from its view."""
+    x, legal, moves, z = [], [], [], []
+    for game in games:
+        positions = game.positions(rules)
+        for position, move in zip(positions[:-1], game.moves, strict=True):
+            mover = game.black if position.to_play == 1 else game.white
+            if mover != key:
+                continue
+            x.append(planes(position, feature_set).astype(np.uint8))
+            legal.append(position.legal_moves())
+            moves.append(move)
+            z.append(float(np.sign(game.score) * position.to_play))
+    size = rules.size
+    if not x:
+        return Batch(np.zeros((0, 1, size, size), np.uint8), np.zeros((0, size * size + 1), bool),
+                     np.zeros(0, np.int64), np.zeros(0, np.float32), len(games))
+    return Batch(np.stack(x), np.stack(legal), np.asarray(moves, np.int64), np.asarray(z, np.float32), len(games))
+
+
+def match_tasks(first_index: int, games: int, a: str, b: str) -> list[GameTask]:
+    """``games`` games of ``a`` against ``b``, ``a`` taking Black in the even ones."""
+    return [GameTask(first_index + g, black=a if g % 2 == 0 else b, white=b if g % 2 == 0 else a)
+            for g in range(games)]
+
+
+def draw_opponent(pool: list[str], seed: int, iteration: int) -> str:
+    """The opponent of ``iteration``: uniform over the pool, reproducible from the run seed."""
+    return pool[int(np.random.default_rng([seed, iteration]).integers(len(pool)))]
+
+
+def win_rate(games: list[SelfPlayGame], key: str) -> float:
+    """Share of ``games`` won by policy ``key`` (draws count half)."""
+    points = 0.0
+    for game in games:
+        mine = 1 if game.black == key else -1
+        points += 1.0 if game.winner == mine else 0.5 if game.winner == 0 else 0.0
+    return points / max(len(games), 1)
+
+
+def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True) -> RLResult:
+    """Train the RL policy into ``run_dir`` from its SL policy, resuming a stopped run."""
+    run_dir = Path(run_dir)
+    ckpt_dir = run_dir / "checkpoints"
+    sl_path = require(ckpt_dir / "sl_policy.safetensors", "sl", run_dir)
+    device = resolve_device(config.device)
+    sl = checkpoint.load(sl_path, kind="policy")
+    net_config: NetConfig = sl.config
+    rules = Rules(size=net_config.board_size)
+    policy = build(net_config).to(device)
+    policy.load_state_dict(sl.net.state_dict())
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
+    baseline_config = NetConfig(kind="value", board_size=net_config.board_size, feature_set=net_config.feature_set,
+                                filters=max(16, net_config.filters // 2), blocks=max(1, net_config.blocks // 2))
+    baseline = build(baseline_config).to(device)
+    baseline_optimizer = torch.optim.Adam(baseline.parameters(), lr=config.baseline_lr)
+
+    state_path = ckpt_dir / "rl_state.json"
+    policy_path = ckpt_dir / "rl_policy.safetensors"
+    baseline_path = ckpt_dir / "rl_baseline.safetensors"
+    weights_dir = ckpt_dir / "rl_weights"
+    pool_dir = ckpt_dir / "rl_pool"
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    pool_dir.mkdir(parents=True, exist_ok=True)
+    pool = [str(sl_path)]
+    start = 0
+    if state_path.exists() and policy_path.exists():
+        state = json.loads(state_path.read_text())
+        start, pool = int(state["iterations_done"]), list(state["pool"])
+        policy.load_state_dict(checkpoint.load(policy_path, kind="policy").net.state_dict())
+        checkpoint.load_optimizer(checkpoint.optimizer_path(policy_path), optimizer)
+        if baseline_path.exists():
+            baseline.load_state_dict(checkpoint.load(baseline_path, kind="value").net.state_dict())
+        log.info("RL: resuming after iteration %d (pool of %d)", start, len(pool))
+    if start >= config.iterations:
+        return RLResult(policy_path, None)
+
+    def weights_for(iteration: int) -> str:
+        """Write the current weights as the ones iteration ``iteration``'s games are played with."""
+        path = weights_dir / f"it_{iteration:05d}.safetensors"
+        checkpoint.save(path, policy, net_config, stage="rl", step=iteration, parent=str(sl_path))
+        for old in sorted(weights_dir.glob("it_*.safetensors"))[:-3]:
+            old.unlink(missing_ok=True)
+        return str(path)
+
+    def tasks_for(iteration: int, weights: str) -> tuple[list, str]:
+        opponent = draw_opponent(pool, config.seed, iteration)
+        games = match_tasks(iteration * config.games_per_iteration, config.games_per_iteration, "current",
+                            "opponent")
+        return split_tasks(games, workers, {"current": weights, "opponent": opponent}, rules, config.seed,
+                           iteration * workers), opponent
+
+    workers = worker_count(config.workers)
+    last_vs_sl = None
+    bar = tqdm(total=config.iterations, initial=start, desc="rl", unit="it", disable=not progress)
+    with WorkerPool(workers) as pool_procs, concurrent.futures.ThreadPoolExecutor(1) as background:
+        tasks, opponent = tasks_for(start, weights_for(start))
+        future = background.submit(pool_procs.run, tasks)
+        for iteration in range(start, config.iterations):
+            started = time.time()
+            games = [g for r in future.result() for g in r.games]
+            this_opponent = opponent
+            if not config.sync and iteration + 1 < config.iterations:
+                # One iteration stale: the next games use the weights from before this update.
+                tasks, opponent = tasks_for(iteration + 1, weights_for(iteration + 1))
+                future = background.submit(pool_procs.run, tasks)
+            batch = current_moves(games, "current", rules, net_config.feature_set)
+            stats = _update(policy, optimizer, baseline, baseline_optimizer, batch, config, device)
+            if not all(math.isfinite(v) for v in stats.values()):
+                raise TrainingError(f"RL loss became NaN in iteration {iteration + 1}: stopped; the last good "
+                                    f"policy is {policy_path}")
+            done = iteration + 1
+            if done % config.pool_every == 0:
+                snapshot = pool_dir / f"it_{done:05d}.safetensors"
+                checkpoint.save(snapshot, policy, net_config, stage="rl", step=done, parent=str(sl_path))
+                pool.append(str(snapshot))
+            lengths = [len(g.moves) for g in games]
+            record = {"stage": "rl", "iteration": done, "win_rate": win_rate(games, "current"),
+                      "opponent": Path(this_opponent).name, "game_length": float(np.mean(lengths)),
+                      "moves_trained": len(batch.moves), **stats, "seconds": round(time.time() - started, 2)}
+            if config.sync and done < config.iterations:
+                tasks, opponent = tasks_for(done, weights_for(done))
+                future = background.submit(pool_procs.run, tasks)
+            if done % config.eval_every == 0 or done == config.iterations:
+                eval_weights = weights_dir / "eval.safetensors"
+                checkpoint.save(eval_weights, policy, net_config, stage="rl", step=done)
+                if not config.sync and done < config.iterations:
+                    future.result()  # two matches at once would only split the cores
+                eval_games = match_tasks(10**9 + done * config.eval_games, config.eval_games, "rl", "sl")
+                results = pool_procs.run(split_tasks(eval_games, workers, {"rl": str(eval_weights), "sl": str(sl_path)},
+                                                     rules, config.seed + 1, 10**6 + done * workers))
+                last_vs_sl = win_rate([g for r in results for g in r.games], "rl")
+                record["win_rate_vs_sl"] = last_vs_sl
+                log.info("RL iteration %d: win rate against the SL policy %.3f over %d games", done, last_vs_sl,
+                         config.eval_games)
+            checkpoint.save(policy_path, policy, net_config, stage="rl", step=done, parent=str(sl_path),
+                            metrics={k: v for k, v in record.items() if isinstance(v, float)})
+            checkpoint.save_optimizer(checkpoint.optimizer_path(policy_path), optimizer)
+            checkpoint.save(baseline_path, baseline, baseline_config, stage="rl-baseline", step=done)
+            write_atomic(state_path, json.dumps({"iterations_done": done, "pool": pool}).encode())
+            append_metrics(run_dir, record)
+            bar.update(1)
+            bar.set_postfix(win=f"{record['win_rate']:.2f}", H=f"{stats['entropy']:.2f}")
+    bar.close()
+    return RLResult(policy_path, last_vs_sl)
+
+
+def _update(policy, optimizer, baseline, baseline_optimizer, batch: Batch, config: RLConfig,
+            device: torch.device, chunk: int = 512) -> dict[str, float]:
+    """One policy-gradient step over the batch (in chunks, gradients accumulated); returns its statistics."""
+    policy.train()
+    baseline.train()
+    optimizer.zero_grad(set_to_none=True)
+    baseline_optimizer.zero_grad(set_to_none=True)
+    total_entropy, total_value_loss, n = 0.0, 0.0, len(batch.moves)
+    mean_z = float(batch.z.mean()) if n else 0.0
+    for start in range(0, n, chunk):
+        sl = slice(start, start + chunk)
+        x = torch.from_numpy(batch.x[sl]).to(device, torch.float32)
+        legal = torch.from_numpy(batch.legal[sl]).to(device)
+        moves = torch.from_numpy(batch.moves[sl]).to(device)
+        z = torch.from_numpy(batch.z[sl]).to(device)
+        logp = masked_log_softmax(policy(x), legal)
+        taken = logp.gather(1, moves[:, None]).squeeze(1)
+        if config.baseline == "value":
+            predicted = baseline(x)
+            b = predicted.detach()
+            value_loss = value_mse(predicted, z) * (len(moves) / n)
+            value_loss.backward()
+            total_value_loss += value_loss.item()
+        elif config.baseline == "mean":
+            b = torch.full_like(z, mean_z)
+        else:
+            b = None
+        reinforce_loss(taken, z, b, normaliser=batch.games).backward()
+        p = logp.exp()
+        total_entropy += -(torch.where(legal, p * logp, torch.zeros_like(p))).sum().item()
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)) if n else 0.0
+    if n:
+        optimizer.step()
+        if config.baseline == "value":
+            baseline_optimizer.step()
+    return {"entropy": total_entropy / max(n, 1), "grad_norm": grad_norm, "baseline_mse": total_value_loss}

@@ -1,0 +1,307 @@
+"""Parallel self-play: worker processes that play many games in lockstep so every network call is one batch.
+
+The pure part is ``play_lockstep(tasks, policies, rng)``: games advance one move per step; at each step the
+games are grouped by which policy moves next (``current``, ``opponent``, ``sl``, ``rl``, or ``uniform`` for a
+uniformly random legal move), and each group is one batched forward pass; moves are sampled from the policy
+(temperature 1). A finished game comes back as a compact ``SelfPlayGame``: its moves and result.
+
+``WorkerPool`` runs ``play_lockstep`` in N processes (spawn; one torch thread each). A task names the
+checkpoints to play with by path; a worker loads a checkpoint once and keeps it until a task names another
+file, so the trainer delivers new weights by writing a new file. Each task's games are seeded from the run
+seed and the task's first game index, so a task replayed after a crash plays the same games. A worker that
+dies is logged with its id and restarted, and the task it had is given to its replacement: its unfinished
+games are dropped and played again, never half-reported. Workers log through a queue into the parent's
+handlers, so every process writes to the one run log.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import multiprocessing as mp
+import queue
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from minigo.go import BLACK, Position, Rules
+
+log = logging.getLogger(__name__)
+
+UNIFORM = "uniform"
+
+
+@dataclass(frozen=True)
+class GameTask:
+    """One game to play: who moves when.
+
+    ``black`` / ``white`` name the policy of each colour (keys of the policies given to the player). With
+    ``random_move_at`` = U > 0 the value-data scheme applies instead (Silver et al. 2016): ``before`` plays
+    moves 1..U-1 for both colours, move U is uniformly random, ``after`` plays the rest.
+    """
+
+    index: int
+    black: str = "current"
+    white: str = "opponent"
+    random_move_at: int = 0
+    before: str = "sl"
+    after: str = "rl"
+
+    def policy_for(self, move_number: int, color: int) -> str:
+        """The policy that plays move ``move_number`` (1-based) for ``color``."""
+        if self.random_move_at:
+            if move_number < self.random_move_at:
+                return self.before
+            if move_number == self.random_move_at:
+                return UNIFORM
+            return self.after
+        return self.black if color == BLACK else self.white
+
+
+@dataclass
+class SelfPlayGame:
+    """A finished game in compact form: moves in order (colours alternate from Black), the result."""
+
+    index: int
+    moves: list[int]
+    score: float
+    """Tromp-Taylor score from Black's view, komi included: > 0 Black won."""
+    black: str
+    white: str
+    random_move_at: int = 0
+
+    @property
+    def winner(self) -> int:
+        return BLACK if self.score > 0 else -BLACK if self.score < 0 else 0
+
+    def positions(self, rules: Rules) -> list[Position]:
+        """Every position of the game, the empty board first and the final one last."""
+        position = Position.empty(rules=rules)
+        out = [position]
+        for move in self.moves:
+            position = position.play(move)
+            out.append(position)
+        return out
+
+
+Evaluate = Callable[[Sequence[Position]], np.ndarray]
+"""A policy for ``play_lockstep``: positions -> move probabilities ``(B, size*size+1)`` over legal moves."""
+
+
+def play_lockstep(tasks: Sequence[GameTask], policies: dict[str, Evaluate], rules: Rules,
+                  rng: np.random.Generator) -> list[SelfPlayGame]:
+    """Play ``tasks`` to the end together; each step is one batched call per policy that has a move to make."""
+    positions = {task.index: Position.empty(rules=rules) for task in tasks}
+    moves: dict[int, list[int]] = {task.index: [] for task in tasks}
+    by_index = {task.index: task for task in tasks}
+    active = [task.index for task in tasks]
+    while active:
+        groups: dict[str, list[int]] = {}
+        for index in active:
+            position = positions[index]
+            groups.setdefault(by_index[index].policy_for(position.move_number + 1, position.to_play), []).append(index)
+        for key, indices in groups.items():
+            batch = [positions[i] for i in indices]
+            if key == UNIFORM:
+                chosen = [_uniform_move(p, rng) for p in batch]
+            else:
+                probabilities = policies[key](batch)
+                chosen = [_sample(row, rng) for row in probabilities]
+            for index, move in zip(indices, chosen, strict=True):
+                positions[index] = positions[index].play(move)
+                moves[index].append(move)
+        active = [i for i in active if not positions[i].is_game_over]
+    return [SelfPlayGame(t.index, moves[t.index], positions[t.index].score(), t.black, t.white, t.random_move_at)
+            for t in tasks]
+
+
+def _uniform_move(position: Position, rng: np.random.Generator) -> int:
+    """A uniformly random legal move other than the pass (the pass when nothing else is legal)."""
+    legal = np.flatnonzero(position.legal_moves()[:-1])
+    return int(legal[rng.integers(len(legal))]) if len(legal) else position.pass_point
+
+
+def _sample(probabilities: np.ndarray, rng: np.random.Generator) -> int:
+    cumulative = np.cumsum(probabilities)
+    return int(min(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"),
+                   len(probabilities) - 1))
+
+
+# -- worker processes -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlayTask:
+    """Work for one worker: games to play and the checkpoint file behind each policy key."""
+
+    task_id: int
+    games: tuple[GameTask, ...]
+    checkpoints: dict[str, str]
+    rules: Rules
+    seed: int
+
+
+@dataclass
+class TaskResult:
+    task_id: int
+    worker: int
+    games: list[SelfPlayGame] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class WorkerFailed:
+    worker: int
+    task_id: int
+    error: str
+
+
+def _policy_from_checkpoint(path: str, device: str = "cpu") -> Evaluate:
+    from models import checkpoint
+    from models.evaluator import NetEvaluator
+
+    evaluator = NetEvaluator(checkpoint.load(path, kind="policy", device=device), device=device)
+    return lambda positions: evaluator.evaluate(positions)[0]
+
+
+def _worker_main(worker: int, inbox: mp.Queue, outbox: mp.Queue, log_queue: mp.Queue, level: int) -> None:
+    import torch
+
+    root = logging.getLogger()
+    root.handlers = [logging.handlers.QueueHandler(log_queue)]
+    root.setLevel(level)
+    torch.set_num_threads(1)  # N workers share the cores; more threads per worker only adds contention
+    loaded: dict[str, tuple[float, Evaluate]] = {}
+    while True:
+        task = inbox.get()
+        if task is None:
+            return
+        started = time.time()
+        try:
+            policies: dict[str, Evaluate] = {}
+            for key, path in task.checkpoints.items():
+                stamp = Path(path).stat().st_mtime
+                if path not in loaded or loaded[path][0] != stamp:
+                    loaded[path] = (stamp, _policy_from_checkpoint(path))
+                policies[key] = loaded[path][1]
+            rng = np.random.default_rng([task.seed, task.games[0].index if task.games else 0])
+            games = play_lockstep(task.games, policies, task.rules, rng)
+            outbox.put(TaskResult(task.task_id, worker, games, time.time() - started))
+        except Exception:  # noqa: BLE001 - reported to the parent, which decides; the worker then exits
+            outbox.put(WorkerFailed(worker, task.task_id, traceback.format_exc()))
+            return
+
+
+class WorkerPool:
+    """N self-play worker processes; ``run(tasks)`` returns every task's games, whatever workers die."""
+
+    def __init__(self, workers: int, max_restarts: int = 20) -> None:
+        if workers < 1:
+            raise ValueError(f"workers {workers} must be at least 1")
+        self.size = workers
+        self.max_restarts = max_restarts
+        self.restarts = 0
+        self._context = mp.get_context("spawn")
+        self._outbox: mp.Queue = self._context.Queue()
+        self._log_queue: mp.Queue = self._context.Queue()
+        root = logging.getLogger()
+        self._listener = logging.handlers.QueueListener(self._log_queue, *root.handlers, respect_handler_level=True)
+        self._listener.start()
+        self._procs: list[mp.Process | None] = [None] * workers
+        self._inboxes: list[mp.Queue | None] = [None] * workers
+        for worker in range(workers):
+            self._start(worker)
+
+    def _start(self, worker: int) -> None:
+        inbox = self._context.Queue()
+        proc = self._context.Process(target=_worker_main, daemon=True, name=f"selfplay-{worker}",
+                                     args=(worker, inbox, self._outbox, self._log_queue,
+                                           logging.getLogger().getEffectiveLevel()))
+        proc.start()
+        self._procs[worker] = proc
+        self._inboxes[worker] = inbox
+
+    def processes(self) -> list[mp.Process]:
+        return [p for p in self._procs if p is not None]
+
+    def run(self, tasks: Sequence[PlayTask], on_result: Callable[[TaskResult], None] | None = None) -> list[TaskResult]:
+        """Play ``tasks`` on the workers (one at a time each); results in task order."""
+        pending = list(tasks)
+        running: dict[int, PlayTask] = {}  # worker -> its task
+        results: dict[int, TaskResult] = {}
+        while pending or running:
+            for worker in range(self.size):
+                if worker not in running and pending:
+                    task = pending.pop(0)
+                    running[worker] = task
+                    inbox = self._inboxes[worker]
+                    assert inbox is not None
+                    inbox.put(task)
+            try:
+                message = self._outbox.get(timeout=0.5)
+            except queue.Empty:
+                message = None
+            if isinstance(message, TaskResult):
+                running.pop(message.worker, None)
+                results[message.task_id] = message
+                if on_result is not None:
+                    on_result(message)
+            elif isinstance(message, WorkerFailed):
+                log.error("self-play worker %d failed on task %d:\n%s", message.worker, message.task_id,
+                          message.error)
+                self._replace(message.worker, running)
+            for worker, proc in enumerate(self._procs):
+                if proc is not None and not proc.is_alive() and worker in running:
+                    log.warning("self-play worker %d died (exit code %s); restarting it and replaying its task %d",
+                                worker, proc.exitcode, running[worker].task_id)
+                    self._replace(worker, running)
+        return [results[t.task_id] for t in tasks]
+
+    def _replace(self, worker: int, running: dict[int, PlayTask]) -> None:
+        self.restarts += 1
+        if self.restarts > self.max_restarts:
+            raise RuntimeError(f"self-play workers failed {self.restarts} times; giving up (see the log)")
+        proc = self._procs[worker]
+        if proc is not None and proc.is_alive():
+            proc.kill()
+        if proc is not None:
+            proc.join(timeout=5)
+        self._start(worker)
+        task = running.get(worker)
+        if task is not None:
+            inbox = self._inboxes[worker]
+            assert inbox is not None
+            inbox.put(task)  # the dead worker's games are played again from the same seed
+
+    def close(self) -> None:
+        for inbox in self._inboxes:
+            if inbox is not None:
+                try:
+                    inbox.put(None)
+                except (OSError, ValueError):
+                    pass
+        for proc in self._procs:
+            if proc is not None:
+                proc.join(timeout=5)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(timeout=5)
+        self._procs = [None] * self.size
+        self._listener.stop()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def split_tasks(games: Sequence[GameTask], workers: int, checkpoints: dict[str, str], rules: Rules, seed: int,
+                first_task_id: int = 0) -> list[PlayTask]:
+    """Deal ``games`` into one task per worker (contiguous slices, so each task's seed is fixed by its games)."""
+    chunks = [c for c in np.array_split(np.arange(len(games)), workers) if len(c)]
+    return [PlayTask(first_task_id + i, tuple(games[j] for j in chunk), dict(checkpoints), rules, seed)
+            for i, chunk in enumerate(chunks)]

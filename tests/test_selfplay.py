@@ -1,0 +1,177 @@
+"""Self-play workers, stage 2 (REINFORCE against a pool) and stage 3 (value data and training) on 5x5."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from minigo.go import BLACK, WHITE, Rules
+from models import checkpoint
+from models.features import planes
+from models.nets import NetConfig, build
+from selfplay import rl, value
+from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, play_lockstep, split_tasks
+
+RULES = Rules(size=5)
+
+
+def lowest(positions):
+    """A stub policy: all probability on the lowest legal point (the pass when nothing else is legal)."""
+    out = np.zeros((len(positions), 26))
+    for i, p in enumerate(positions):
+        legal = np.flatnonzero(p.legal_moves())
+        out[i, legal[0]] = 1.0
+    return out
+
+
+def highest(positions):
+    out = np.zeros((len(positions), 26))
+    for i, p in enumerate(positions):
+        legal = np.flatnonzero(p.legal_moves()[:-1])
+        out[i, legal[-1] if len(legal) else 25] = 1.0
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run folder with a tiny random-weight 5x5 SL policy."""
+    path = tmp_path_factory.mktemp("run")
+    torch.manual_seed(0)
+    config = NetConfig(board_size=5, filters=8, blocks=1)
+    checkpoint.save(path / "checkpoints" / "sl_policy.safetensors", build(config), config, stage="sl")
+    return path
+
+
+def test_lockstep_games_follow_the_value_data_schedule(rng):
+    tasks = [GameTask(i, random_move_at=u, before="low", after="high") for i, u in enumerate([1, 3, 6])]
+    games = play_lockstep(tasks, {"low": lowest, "high": highest}, RULES, rng)
+    for task, game in zip(tasks, games, strict=True):
+        positions = game.positions(RULES)
+        for number, (position, move) in enumerate(zip(positions, game.moves, strict=False), start=1):
+            if number < task.random_move_at:
+                assert move == np.flatnonzero(position.legal_moves())[0]
+            elif number > task.random_move_at:
+                legal = np.flatnonzero(position.legal_moves()[:-1])
+                assert move == (legal[-1] if len(legal) else 25)
+        assert positions[-1].is_game_over
+
+
+def test_value_data_keeps_exactly_the_position_after_the_random_move(rng):
+    [game] = play_lockstep([GameTask(0, random_move_at=4, before="low", after="high")],
+                           {"low": lowest, "high": highest}, RULES, rng)
+    xs, zs = value.positions_of(game, RULES, "alphago", every=False)
+    positions = game.positions(RULES)
+    assert len(xs) == 1
+    assert np.array_equal(xs[0], planes(positions[4]).astype(np.uint8))
+    assert positions[4].move_number == 4 and positions[4].to_play == BLACK
+    assert zs[0] == np.sign(game.score)
+    every, _ = value.positions_of(game, RULES, "alphago", every=True)
+    assert len(every) == len(game.moves) - 4
+
+
+def test_outcome_is_from_the_view_of_the_player_to_move():
+    game = SelfPlayGame(0, moves=[12, 13, 7], score=3.5, black="sl", white="sl", random_move_at=2)
+    _, zs = value.positions_of(game, RULES, "raw", every=True)
+    assert zs == [1.0]  # s_{U+1} = the position after two moves: Black to move, and Black won
+    game = SelfPlayGame(0, moves=[12, 13, 7], score=3.5, black="sl", white="sl", random_move_at=1)
+    _, zs = value.positions_of(game, RULES, "raw", every=True)
+    assert zs == [-1.0, 1.0]  # White to move after move 1 (White lost), Black after move 2
+
+
+def test_game_that_ends_before_its_random_move_gives_no_position():
+    game = SelfPlayGame(0, moves=[25, 25], score=-7.5, black="sl", white="sl", random_move_at=5)
+    assert value.positions_of(game, RULES, "raw", every=False) == ([], [])
+
+
+def test_opponents_are_drawn_uniformly_from_the_pool_and_reproducibly():
+    pool = ["sl", "a", "b", "c"]
+    draws = [rl.draw_opponent(pool, 7, i) for i in range(4000)]
+    counts = np.array([draws.count(p) for p in pool])
+    assert np.all(np.abs(counts - 1000) < 120)
+    assert draws[:50] == [rl.draw_opponent(pool, 7, i) for i in range(50)]
+
+
+def test_match_tasks_alternate_colours():
+    tasks = rl.match_tasks(10, 4, "current", "opponent")
+    assert [t.black for t in tasks] == ["current", "opponent", "current", "opponent"]
+    assert [t.index for t in tasks] == [10, 11, 12, 13]
+
+
+def test_current_moves_are_the_current_policy_moves_with_their_outcome():
+    game = SelfPlayGame(0, moves=[12, 13, 7, 25, 25], score=-2.5, black="opponent", white="current")
+    batch = rl.current_moves([game], "current", RULES, "alphago")
+    assert list(batch.moves) == [13, 25]
+    assert list(batch.z) == [1.0, 1.0]  # White won, and White is the current policy
+
+
+def test_worker_pool_finishes_every_task_when_a_worker_is_killed(run_dir):
+    policy = str(run_dir / "checkpoints" / "sl_policy.safetensors")
+    tasks = split_tasks(rl.match_tasks(0, 8, "a", "b"), 2, {"a": policy, "b": policy}, RULES, seed=3)
+    with WorkerPool(2) as pool:
+        reference = pool.run(tasks)
+    with WorkerPool(2) as pool:
+        victim = pool.processes()[0]
+
+        def kill_soon():
+            time.sleep(0.3)
+            victim.kill()
+
+        killer = threading.Thread(target=kill_soon)
+        killer.start()
+        results = pool.run(tasks)
+        killer.join()
+        assert pool.restarts >= 1
+    assert [[g.moves for g in r.games] for r in results] == [[g.moves for g in r.games] for r in reference]
+
+
+def test_tiny_rl_run_logs_its_iterations_and_resumes(run_dir):
+    base = dict(games_per_iteration=8, pool_every=1, eval_every=2, eval_games=8, workers=2, seed=1, device="cpu")
+    rl.run(rl.RLConfig(iterations=2, **base), run_dir, progress=False)
+    result = rl.run(rl.RLConfig(iterations=3, **base), run_dir, progress=False)
+    lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    rl_lines = [x for x in lines if x["stage"] == "rl"]
+    assert [x["iteration"] for x in rl_lines] == [1, 2, 3]
+    assert "win_rate_vs_sl" in rl_lines[1] and "win_rate_vs_sl" in rl_lines[2]
+    for key in ("win_rate", "entropy", "grad_norm", "game_length"):
+        assert np.isfinite(rl_lines[-1][key])
+    state = json.loads((run_dir / "checkpoints" / "rl_state.json").read_text())
+    assert state["iterations_done"] == 3 and len(state["pool"]) == 4  # the SL policy and three snapshots
+    assert checkpoint.load(result.policy, kind="policy").step == 3
+
+
+def test_tiny_value_run_makes_shards_once_and_fits_the_value_net(run_dir):
+    if not (run_dir / "checkpoints" / "rl_policy.safetensors").exists():
+        pytest.skip("needs the RL test's run folder")
+    config = value.ValueConfig(games=24, games_per_shard=12, epochs=2, workers=2, device="cpu", u_max=8)
+    result = value.run(config, run_dir, progress=False)
+    shards = sorted((run_dir / "data").glob("value_one_*.npz"))
+    assert len(shards) == 2
+    stamps = [s.stat().st_mtime_ns for s in shards]
+    with np.load(shards[0]) as shard:
+        assert len(shard["z"]) == len(set(shard["games"].tolist()))  # one position per game
+        assert set(np.unique(shard["z"])) <= {-1.0, 0.0, 1.0}
+    value.run(config, run_dir, progress=False)
+    assert [s.stat().st_mtime_ns for s in shards] == stamps  # no shard made twice
+    assert checkpoint.load(result.value, kind="value").config.board_size == 5
+    assert np.isfinite(result.val_mse)
+
+
+def test_later_stages_name_the_stage_they_need(tmp_path):
+    from selfplay.sl import TrainingError
+
+    with pytest.raises(TrainingError, match="sl_policy.safetensors is missing: run stage sl first"):
+        rl.run(rl.RLConfig(iterations=1), tmp_path)
+    with pytest.raises(TrainingError, match="run stage sl first"):
+        value.run(value.ValueConfig(games=1), tmp_path)
+
+
+def test_colours_used_in_games_are_the_ones_asked_for(rng):
+    [game] = play_lockstep([GameTask(0, black="low", white="high")], {"low": lowest, "high": highest}, RULES, rng)
+    positions = game.positions(RULES)
+    assert positions[0].to_play == BLACK and positions[1].to_play == WHITE
+    assert game.moves[0] == 0 and game.moves[1] == 24
