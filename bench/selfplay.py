@@ -1,0 +1,108 @@
+"""Self-play throughput: policy-only self-play positions/s on all cores against the network's own forward rate.
+
+Two figures, measured in the same run on the same cores with the same network and batch size:
+
+- forward: one process, torch using every core, ``net(x)`` on random ``(batch, planes, 9, 9)`` inputs, no_grad;
+  positions/s = batch * calls / seconds. This is what the network alone can do.
+- self-play: ``WorkerPool`` with one worker per core (one torch thread each), each playing ``batch`` games in
+  lockstep (``selfplay.workers.play_lockstep``: one batched forward per move step), moves sampled from the
+  policy; positions/s = moves played / wall seconds (worker start-up excluded: a warm-up round runs first).
+
+Target (issue 5): self-play >= 0.9x forward. The network is a random-weight 64-filter, 6-block PolicyNet unless
+``--policy CKPT`` names one.
+
+    python bench/selfplay.py [--batch 64] [--games-per-worker 64] [--rounds 2] [--policy CKPT] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from minigo.go import Rules
+from models import checkpoint
+from models.nets import NetConfig, build
+from selfplay.rl import match_tasks
+from selfplay.workers import WorkerPool, split_tasks
+
+
+def forward_rate(net: torch.nn.Module, batch: int, planes: int, size: int, seconds: float) -> float:
+    """Positions per second of ``net`` alone at ``batch``, torch on every core."""
+    x = torch.from_numpy(np.random.default_rng(0).integers(0, 2, (batch, planes, size, size)).astype(np.float32))
+    net.eval()
+    with torch.no_grad():
+        for _ in range(3):
+            net(x)
+        calls, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            net(x)
+            calls += 1
+        return batch * calls / (time.perf_counter() - started)
+
+
+def selfplay_rate(policy: str, workers: int, games_per_worker: int, rounds: int) -> tuple[float, float]:
+    """(positions/s, mean moves per game) of policy-only self-play on ``workers`` processes."""
+    rules = Rules(size=9)
+    with WorkerPool(workers) as pool:
+        warmup = match_tasks(0, workers * 2, "p", "p")
+        pool.run(split_tasks(warmup, workers, {"p": policy}, rules, seed=1))
+        moves, games, started = 0, 0, time.perf_counter()
+        for r in range(rounds):
+            tasks = match_tasks((r + 1) * 10**6, workers * games_per_worker, "p", "p")
+            for result in pool.run(split_tasks(tasks, workers, {"p": policy}, rules, seed=1, first_task_id=100 + r)):
+                moves += sum(len(g.moves) for g in result.games)
+                games += len(result.games)
+        return moves / (time.perf_counter() - started), moves / max(games, 1)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=64, help="forward batch size, and games per worker (default 64)")
+    ap.add_argument("--rounds", type=int, default=2, help="self-play rounds of batch games per worker (default 2)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="forward measurement time (default 10)")
+    ap.add_argument("--policy", help="a policy checkpoint (default: random 64x6 weights)")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    torch.set_num_threads(cores)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.policy:
+            try:
+                loaded = checkpoint.load(args.policy, kind="policy")
+            except checkpoint.CheckpointError as exc:
+                print(f"bench/selfplay.py: {exc}", file=sys.stderr)
+                return 2
+            net, config, policy = loaded.net, loaded.config, args.policy
+        else:
+            torch.manual_seed(0)
+            config = NetConfig(board_size=9, filters=64, blocks=6)
+            net = build(config)
+            policy = str(checkpoint.save(Path(tmp) / "policy.safetensors", net, config))
+        fwd = forward_rate(net, args.batch, config.input_planes, config.board_size, args.seconds)
+        play, length = selfplay_rate(policy, cores, args.batch, args.rounds)
+        fwd_after = forward_rate(net, args.batch, config.input_planes, config.board_size, args.seconds / 2)
+    forward = (fwd + fwd_after) / 2
+    ratio = play / forward
+    print(f"{config.filters} filters x {config.blocks} blocks, {config.board_size}x{config.board_size}, batch "
+          f"{args.batch}, {cores} cores, torch {torch.__version__}")
+    print(f"network forward alone (one process, {cores} threads): {forward:10,.0f} positions/s "
+          f"(before {fwd:,.0f}, after {fwd_after:,.0f})")
+    print(f"policy-only self-play ({cores} workers x 1 thread):  {play:10,.0f} positions/s "
+          f"({length:.1f} moves/game)")
+    print(f"ratio self-play / forward: {ratio:.2f}x (target >= 0.9x) {'PASS' if ratio >= 0.9 else 'BELOW'}")
+    if args.json:
+        args.json.write_text(json.dumps({"forward": forward, "selfplay": play, "ratio": ratio, "batch": args.batch,
+                                         "cores": cores, "moves_per_game": length}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
