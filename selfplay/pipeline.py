@@ -19,6 +19,7 @@ from typing import Any
 from minigo.atomic import write_atomic
 from selfplay import rl, sl
 from selfplay import value as value_stage
+from selfplay.report import write_report
 
 log = logging.getLogger(__name__)
 
@@ -165,4 +166,5 @@ def train(config: PipelineConfig, run_dir: Path, stages: Sequence[str], force: b
         log.info("stage %s: starting in %s", stage, run_dir)
         module = {"sl": sl, "rl": rl, "value": value_stage}[stage]
         results[stage] = module.run(config.stages[stage], run_dir, progress=progress)
+    results["report"] = write_report(run_dir)
     return results

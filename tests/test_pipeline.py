@@ -102,3 +102,30 @@ def test_train_command_bad_input_is_one_line_and_exit_2(args, message, tmp_path)
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_report_puts_each_stage_beside_the_paper(tmp_path, monkeypatch):
+    import builtins
+    import json as json_module
+
+    from selfplay.report import write_report
+
+    lines = [{"stage": "sl", "epoch": 1, "train_loss": 2.0, "val_loss": 2.1, "val_top1": 0.41},
+             {"stage": "sl", "epoch": 2, "train_loss": 1.8, "val_loss": 1.9, "val_top1": 0.47},
+             {"stage": "rollout", "val_top1": 0.3},
+             {"stage": "rl", "iteration": 1, "win_rate": 0.5, "entropy": 2.0, "win_rate_vs_sl": 0.62},
+             {"stage": "value", "epoch": 1, "train_mse": 0.3, "val_mse": 0.33, "positions_per_game": "one"}]
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json_module.dumps(x) for x in lines) + "\nnot json\n")
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    text = write_report(tmp_path).read_text()
+    assert "47.0% validation top-1 (epoch 2 of 2)" in text and "57.0%" in text
+    assert "62.0% wins against the SL policy" in text and "> 80%" in text
+    assert "MSE 0.300 train / 0.330 validation" in text and "0.234" in text
+    assert "install matplotlib" in text
