@@ -161,10 +161,26 @@ def train(config: PipelineConfig, run_dir: Path, stages: Sequence[str], force: b
     if list(stages) != sorted(stages, key=order.index):
         raise ConfigError(f"--stages {','.join(stages)} is out of order: expected the order {','.join(order)}")
     prepare_run(config, run_dir, force)
+    # Every process's records reach the root logger (workers through a queue), so one file holds the run's log.
+    handler = logging.FileHandler(run_dir / "log.txt", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(processName)s %(name)s %(levelname)s %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.getEffectiveLevel() > logging.INFO:
+        root.setLevel(logging.INFO)
     results: dict[str, Any] = {}
-    for stage in stages:
-        log.info("stage %s: starting in %s", stage, run_dir)
-        module = {"sl": sl, "rl": rl, "value": value_stage}[stage]
-        results[stage] = module.run(config.stages[stage], run_dir, progress=progress)
-    results["report"] = write_report(run_dir)
+    try:
+        for stage in stages:
+            log.info("stage %s: starting in %s", stage, run_dir)
+            module = {"sl": sl, "rl": rl, "value": value_stage}[stage]
+            results[stage] = module.run(config.stages[stage], run_dir, progress=progress)
+        results["report"] = write_report(run_dir)
+        log.info("report written to %s", results["report"])
+    except BaseException as exc:
+        log.error("stopped: %s: %s", type(exc).__name__, exc)
+        raise
+    finally:
+        root.removeHandler(handler)
+        handler.close()
     return results
