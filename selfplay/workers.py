@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import multiprocessing as mp
+import os
 import queue
 import time
 import traceback
@@ -167,7 +168,8 @@ def _policy_from_checkpoint(path: str, device: str = "cpu") -> Evaluate:
     return lambda positions: evaluator.evaluate(positions)[0]
 
 
-def _worker_main(worker: int, inbox: mp.Queue, outbox: mp.Queue, log_queue: mp.Queue, level: int) -> None:
+def _worker_main(worker: int, inbox: mp.Queue, outbox: mp.Queue, log_queue: mp.Queue, level: int,
+                 parent: int) -> None:
     import torch
 
     root = logging.getLogger()
@@ -176,7 +178,14 @@ def _worker_main(worker: int, inbox: mp.Queue, outbox: mp.Queue, log_queue: mp.Q
     torch.set_num_threads(1)  # N workers share the cores; more threads per worker only adds contention
     loaded: dict[str, tuple[float, Evaluate]] = {}
     while True:
-        task = inbox.get()
+        try:
+            task = inbox.get(timeout=2.0)
+        except queue.Empty:
+            if os.getppid() != parent:
+                # The parent was killed (SIGKILL runs no cleanup). Exit at once: a normal exit would wait for
+                # the queues' feeder threads to flush into pipes that nobody reads any more.
+                os._exit(0)
+            continue
         if task is None:
             return
         started = time.time()
@@ -219,7 +228,7 @@ class WorkerPool:
         inbox = self._context.Queue()
         proc = self._context.Process(target=_worker_main, daemon=True, name=f"selfplay-{worker}",
                                      args=(worker, inbox, self._outbox, self._log_queue,
-                                           logging.getLogger().getEffectiveLevel()))
+                                           logging.getLogger().getEffectiveLevel(), os.getpid()))
         proc.start()
         self._procs[worker] = proc
         self._inboxes[worker] = inbox

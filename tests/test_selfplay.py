@@ -175,3 +175,42 @@ def test_colours_used_in_games_are_the_ones_asked_for(rng):
     positions = game.positions(RULES)
     assert positions[0].to_play == BLACK and positions[1].to_play == WHITE
     assert game.moves[0] == 0 and game.moves[1] == 24
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        "from selfplay.workers import WorkerPool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = WorkerPool(2)\n"
+        "    print(' '.join(str(p.pid) for p in pool.processes()), flush=True)\n"
+        "    time.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(workers) == 2
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 30
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.5)
+        alive = [pid for pid in alive if _running(pid)]
+    states = {pid: open(f"/proc/{pid}/stat").read().split(")")[-1].split()[:2] for pid in alive}
+    assert not alive, f"workers {alive} outlived their killed parent: {states}"
+
+
+def _running(pid: int) -> bool:
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return os.path.exists(f"/proc/{pid}")
