@@ -17,6 +17,14 @@ The game is a stack of immutable Positions: ``play`` and ``genmove`` push, ``und
 alternate; ``genmove COLOR`` asks the player for ``COLOR`` whoever is to move, and plays the answer on the
 board unless it is ``resign``. Scoring is Tromp-Taylor (area, no dead-stone removal), so
 ``final_status_list dead`` is always empty.
+
+Analysis, for players that have it (``minigo.mcts.MCTSPlayer``; others answer ``? not available for this
+player``): ``gogui-analyze_commands`` lists GoGui gfx commands, ``minigo-policy_heatmap [COLOR]`` (the priors)
+and ``minigo-visits_heatmap [COLOR]`` (one search's visit counts, value and principal variation), and
+``lz-analyze [COLOR] [INTERVAL]`` writes Leela Zero's ``info move D4 visits 120 winrate 5400 prior 1200 order 0
+pv D4 E5 ...`` lines while one search runs (every INTERVAL centiseconds, flushed as they come), so that Sabaki
+and Lizzie show what the bot thinks. Unlike Leela Zero's, the analysis ends with the search (the player's budget
+per move), not at the next command.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import logging
 import math
 import re
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
@@ -33,6 +41,9 @@ from minigo import __version__, coords, sgf
 from minigo.go import BLACK, WHITE, IllegalMove, Position, Rules, color_name
 from minigo.players import RESIGN, Player
 from minigo.record import GameRecord, Move
+
+if TYPE_CHECKING:
+    from minigo.mcts import SearchResult
 
 __all__ = ["ENGINE_NAME", "Engine", "GTPFailure", "serve"]
 
@@ -123,7 +134,14 @@ class Engine:
             "list_stones": self._list_stones,
             "captures": self._captures,
             "gogui-analyze_commands": self._analyze_commands,
+            "minigo-policy_heatmap": self._policy_heatmap,
+            "minigo-visits_heatmap": self._visits_heatmap,
+            "lz-analyze": self._lz_analyze,
         }
+        self.stream: TextIO | None = None
+        """Where a streaming answer (``lz-analyze``) writes as it goes; ``run`` sets it to its output."""
+        self._answer_id = ""
+        self._streamed = False
         player.reset(rules)
 
     @property
@@ -135,6 +153,7 @@ class Engine:
 
     def run(self, stdin: TextIO, stdout: TextIO) -> None:
         """Answer commands from ``stdin`` on ``stdout`` until ``quit`` or end of input, then close the player."""
+        self.stream = stdout
         try:
             for raw in iter(stdin.readline, ""):
                 answer = self.handle(raw)
@@ -170,12 +189,19 @@ class Engine:
         handler = self.commands.get(name)
         if handler is None:
             return format_answer(False, command_id, "unknown command")
+        self._answer_id, self._streamed = command_id, False
         try:
-            return format_answer(True, command_id, handler(args))
+            text = handler(args)
+            return "\n\n" if self._streamed else format_answer(True, command_id, text)
         except GTPFailure as exc:
+            if self._streamed:
+                logger.warning("%r stopped: %s", line, exc)
+                return "\n\n"  # the answer has begun with '=': end it
             return format_answer(False, command_id, _one_line(str(exc)))
         except Exception as exc:
             logger.exception("internal error in %r", line)
+            if self._streamed:
+                return "\n\n"
             # the first line names the failure; the rest (an engine's stderr tail) is in the logged traceback
             reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
             text = f"internal error: {type(exc).__name__}" + (f": {reason}" if reason else "")
@@ -443,8 +469,128 @@ class Engine:
         by_black, by_white = self.position.captures
         return str(by_black if self._color(args[0]) == BLACK else by_white)
 
+    # -- analysis: what the player thinks (GoGui heat maps, Leela Zero's lz-analyze for Sabaki and Lizzie) ----
+
     def _analyze_commands(self, args: list[str]) -> str:
-        return ""  # the policy and visit heat maps arrive with the networks and the search
+        """GoGui's analyze menu: the heat maps this player can draw (none for players without a policy or search)."""
+        entries = []
+        if self._policy_source() is not None:
+            entries.append("gfx/Policy heat map/minigo-policy_heatmap")
+        if callable(getattr(self.player, "search", None)):
+            entries.append("gfx/Visit counts/minigo-visits_heatmap")
+        return "\n".join(entries)
+
+    def _policy_source(self) -> Callable[[Position], np.ndarray] | None:
+        """The player's priors for a position, ``(size*size+1,)``: its ``policy`` method, or its evaluator's."""
+        policy = getattr(self.player, "policy", None)
+        if callable(policy):
+            return policy
+        evaluator = getattr(self.player, "evaluator", None)
+        if callable(getattr(evaluator, "evaluate", None)):
+            return lambda position: np.asarray(evaluator.evaluate([position])[0][0], dtype=np.float64)
+        return None
+
+    def _analysis_position(self, args: list[str], usage: str) -> Position:
+        self._arity(args, 0, 1, usage)
+        return self.position.with_to_play(self._color(args[0])) if args else self.position
+
+    def _policy_heatmap(self, args: list[str]) -> str:
+        """GoGui gfx: the prior of every legal point as INFLUENCE (relative to the largest, signed + for Black and
+        - for White to move) and as a LABEL in percent, and the pass's prior as TEXT."""
+        policy = self._policy_source()
+        if policy is None:
+            raise GTPFailure("not available for this player")
+        position = self._analysis_position(args, "minigo-policy_heatmap [COLOR]")
+        prior = np.asarray(policy(position), dtype=np.float64)
+        n = position.pass_point
+        points = [p for p in np.argsort(-prior[:n]).tolist() if prior[p] > 0]
+        return _gfx(position, {p: float(prior[p]) for p in points},
+                    {p: f"{100 * prior[p]:.0f}" for p in points if prior[p] >= 0.005},
+                    f"{color_name(position.to_play)} to play: policy prior, pass {100 * prior[n]:.1f}%")
+
+    def _visits_heatmap(self, args: list[str]) -> str:
+        """GoGui gfx: one search of the current position; visits as INFLUENCE (relative to the most visited)
+        and LABEL, and the value, playouts and principal variation as TEXT."""
+        search = getattr(self.player, "search", None)
+        if not callable(search):
+            raise GTPFailure("not available for this player")
+        position = self._analysis_position(args, "minigo-visits_heatmap [COLOR]")
+        result = search(position)
+        n, size = position.pass_point, position.size
+        visits = {int(m): int(v) for m, v in zip(result.moves, result.visits, strict=True) if v > 0 and m != n}
+        pv = " ".join(coords.to_gtp(m, size) for m in result.pv)
+        passes = int(result.visit_map()[n])
+        return _gfx(position, {p: float(v) for p, v in visits.items()}, {p: str(v) for p, v in visits.items()},
+                    f"{color_name(position.to_play)} to play: value {result.value:+.2f}, {result.playouts} playouts, "
+                    f"pass {passes} visits, pv {pv}")
+
+    def _lz_analyze(self, args: list[str]) -> str:
+        """Leela Zero's ``lz-analyze [COLOR] [INTERVAL | interval INTERVAL]``: one search of the current position
+        (the player's budget per move), writing an ``info move ...`` line every INTERVAL centiseconds and one at
+        the end. Bounded, not until the next command as in Leela Zero: the answer ends when the search does."""
+        search = getattr(self.player, "search", None)
+        if not callable(search):
+            raise GTPFailure("not available for this player")
+        usage = "lz-analyze [COLOR] [INTERVAL | interval INTERVAL]"
+        words = list(args)
+        color = None
+        if words and words[0].lower() in _COLORS:
+            color = _COLORS[words.pop(0).lower()]
+        if words and words[0].lower() == "interval":
+            words.pop(0)
+            if not words:
+                raise GTPFailure(f"syntax error: expected {usage}")
+        interval = 100
+        if words:
+            if len(words) > 1 or not words[0].isdigit():
+                raise GTPFailure(f"syntax error: expected {usage}")
+            interval = int(words[0])
+        position = self.position if color is None else self.position.with_to_play(color)
+        lines: list[str] = []
+
+        def emit(result: SearchResult) -> None:
+            line = lz_info(result)
+            if not line or (lines and lines[-1] == line):
+                return
+            lines.append(line)
+            if self.stream is not None:
+                if not self._streamed:
+                    self.stream.write(f"={self._answer_id} ")
+                    self._streamed = True
+                self.stream.write("\n" + line)
+                self.stream.flush()
+
+        emit(search(position, on_progress=emit, progress_seconds=max(interval, 1) / 100))
+        return "\n" + "\n".join(lines)
+
+
+def lz_info(result: SearchResult) -> str:
+    """A search result (``minigo.mcts.SearchResult``) in Leela Zero's analysis format, one line: per visited move,
+    most visited first, ``info move D4 visits 120 winrate 5400 prior 1200 order 0 pv D4 E5``; winrate (Q) and
+    prior in units of 1/100 %, winrate for the player to move."""
+    parts = []
+    for order, i in enumerate(result.ranked()):
+        winrate = round(5000 * (1 + float(result.q[i])))
+        prior = round(10000 * float(result.prior[i]))
+        pv = " ".join(coords.to_gtp(m, result.size) for m in result.variations[i])
+        parts.append(f"info move {coords.to_gtp(int(result.moves[i]), result.size)} visits {int(result.visits[i])} "
+                     f"winrate {winrate} prior {prior} order {order} pv {pv}")
+    return " ".join(parts)
+
+
+def _gfx(position: Position, influence: dict[int, float], labels: dict[int, str], text: str) -> str:
+    """GoGui's gfx answer: INFLUENCE (values scaled so the largest is 1, signed by the colour to move), LABEL, TEXT."""
+    size = position.size
+    lines = []
+    if influence:
+        top = max(influence.values())
+        sign = 1 if position.to_play == BLACK else -1
+        lines.append("INFLUENCE " + " ".join(f"{coords.to_gtp(p, size)} {sign * v / top:.3f}"
+                                             for p, v in influence.items()))
+    if labels:
+        lines.append("LABEL " + " ".join(f"{coords.to_gtp(p, size)} {text}" for p, text in labels.items()))
+    lines.append(f"TEXT {text}")
+    return "\n".join(lines)
 
 
 def _chains(position: Position) -> list[list[int]]:

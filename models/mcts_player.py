@@ -1,0 +1,196 @@
+"""The ``mcts:`` player kind: ``minigo.mcts`` search over a run's networks.
+
+``mcts:RUN_OR_CKPT[,playouts=N][,seconds=S][,lambda=L][,c_puct=C][,batch=B][,resign=V][,threads=T][,seed=N]
+[,device=D]`` is registered with ``minigo.players.register_kind`` when this module is imported
+(``selfplay.cli.make_any_player`` does that when a spec names ``mcts``), so ``minigo`` itself stays free of torch.
+
+- ``RUN_OR_CKPT``: a run folder, whose ``checkpoints/`` give the priors (``sl_policy.safetensors``, as in the
+  paper: the SL policy searched better than the RL one), the value net (``value.safetensors``, optional) and the
+  rollout policy (``rollout.safetensors``, optional: uniformly random rollouts without it); or a policy checkpoint
+  file, with the rollout policy taken from ``rollout.safetensors`` beside it when there is one, and no value net.
+- ``playouts`` (default 400) and/or ``seconds`` per move (with ``seconds`` alone, time decides);
+  ``lambda``: the leaf's mix ``(1 - lambda) * v + lambda * z_rollout``, default 0.5 with a value net and 1
+  (rollouts only) without one; a ``lambda`` below 1 needs a value net. ``c_puct`` (5), ``batch`` (leaves per
+  network call, 16), ``resign`` (resign when the chosen move's Q, in [-1, 1], falls below it; off by default),
+  ``threads`` (rollout threads, default 1), ``seed``, ``device`` (``cpu``, ``cuda``...; default ``cpu``).
+
+The networks sit behind ``CachedEvaluator``: one ``NetEvaluator`` call per batch of leaves, with the answers kept
+by position so that a position met again (a transposition, a search after ``undo``) costs no network call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from minigo import players
+from minigo.go import Position
+from minigo.mcts import Evaluator, MCTSPlayer, SearchConfig
+from minigo.players import PlayerSpec, PlayerSpecError
+from minigo.rollout import NUM_FEATURES
+from models import checkpoint
+from models.evaluator import NetEvaluator
+from models.features import recent_moves
+
+__all__ = ["CachedEvaluator", "RunNets", "load_nets", "make_mcts_player"]
+
+
+class CachedEvaluator:
+    """An ``Evaluator`` that remembers answers: only positions it has not seen go to ``evaluator``, in one call.
+
+    The key is what the input planes read: the board (its Zobrist hash), the side to move, the ko point and the
+    last four moves. (The search renormalises priors over each node's own legal moves, so a position reached
+    with another superko history still gets exactly its legal moves.) At ``capacity`` entries the oldest go.
+    """
+
+    def __init__(self, evaluator: Evaluator, capacity: int = 50_000) -> None:
+        self.evaluator = evaluator
+        self.capacity = capacity
+        self.hits = 0
+        self.misses = 0
+        self._cache: dict[tuple, tuple[np.ndarray, float]] = {}
+
+    @property
+    def board_size(self) -> int | None:
+        return getattr(self.evaluator, "board_size", None)
+
+    def clear(self) -> None:
+        self._cache.clear()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def key(position: Position) -> tuple:
+        return (position.hash, position.to_play, position.ko, *recent_moves(position).tolist())
+
+    def evaluate(self, positions: Sequence[Position]) -> tuple[np.ndarray, np.ndarray]:
+        """Priors ``(B, size*size+1)`` and values ``(B,)`` for the player to move, as ``evaluator`` gives them."""
+        keys = [self.key(p) for p in positions]
+        found = [self._cache.get(k) for k in keys]
+        missing = [i for i, entry in enumerate(found) if entry is None]
+        self.hits += len(positions) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            priors, values = self.evaluator.evaluate([positions[i] for i in missing])
+            for row, i in enumerate(missing):
+                entry = (np.array(priors[row], dtype=np.float32), float(values[row]))
+                found[i] = entry
+                if len(self._cache) >= self.capacity:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[keys[i]] = entry
+        out_priors = np.stack([entry[0] for entry in found])  # (B, n+1)
+        out_values = np.array([entry[1] for entry in found], dtype=np.float32)
+        return out_priors, out_values
+
+
+class RunNets:
+    """The networks a search uses: the policy for priors, an optional value net, optional rollout weights."""
+
+    def __init__(self, policy: checkpoint.Checkpoint, value: checkpoint.Checkpoint | None,
+                 rollout_weights: np.ndarray | None) -> None:
+        self.policy = policy
+        self.value = value
+        self.rollout_weights = rollout_weights
+
+    @property
+    def board_size(self) -> int:
+        return self.policy.config.board_size
+
+
+def load_nets(path: str | Path, device: str | torch.device = "cpu") -> RunNets:
+    """The networks of a run folder (or of a policy checkpoint file and the rollout policy beside it).
+
+    Raises ``checkpoint.CheckpointError`` (one line, naming the file) for a missing or unusable checkpoint.
+    """
+    path = Path(path)
+    if path.is_dir():
+        folder = path / "checkpoints"
+        policy_path = folder / "sl_policy.safetensors"
+        if not policy_path.exists():
+            raise checkpoint.CheckpointError(f"{path}: not a run folder with an SL policy ({policy_path} is missing)")
+        value_path: Path | None = folder / "value.safetensors"
+    else:
+        folder = path.parent
+        policy_path = path
+        value_path = None
+    policy = checkpoint.load(policy_path, kind="policy", device=device)
+    size = policy.config.board_size
+    value = None
+    if value_path is not None and value_path.exists():
+        value = checkpoint.load(value_path, kind="value", board_size=size, device=device)
+    weights = None
+    rollout_path = folder / "rollout.safetensors"
+    if rollout_path.exists():
+        rollout = checkpoint.load(rollout_path, kind="rollout")
+        if rollout.config.rollout_features != NUM_FEATURES:
+            raise checkpoint.CheckpointError(f"{rollout_path}: a rollout policy over {rollout.config.rollout_features} "
+                                             f"features; this minigo's rollouts use {NUM_FEATURES}")
+        weights = rollout.net.weights.detach().cpu().numpy().astype(np.float64)  # (NUM_FEATURES + 1,)
+    return RunNets(policy, value, weights)
+
+
+def make_mcts_player(nets: RunNets, config: SearchConfig, *, seed: int | None = None, name: str = "mcts",
+                     device: str | torch.device = "cpu") -> MCTSPlayer:
+    """An ``MCTSPlayer`` over ``nets``, its evaluator batched and cached."""
+    evaluator = CachedEvaluator(NetEvaluator(nets.policy, nets.value, device=device))
+    return MCTSPlayer(evaluator, config, rollout_weights=nets.rollout_weights, rng=np.random.default_rng(seed),
+                      name=name, board_size=nets.board_size)
+
+
+_KEYS = ("playouts", "seconds", "lambda", "c_puct", "batch", "resign", "threads", "seed", "device")
+_USAGE = ("mcts:RUN_OR_CKPT[,playouts=N][,seconds=S][,lambda=L][,c_puct=C][,batch=B][,resign=V][,threads=T]"
+          "[,seed=N][,device=D]")
+
+
+def _number(spec: PlayerSpec, key: str, low: float, high: float, integer: bool = False) -> float | int | None:
+    text = spec.options.get(key)
+    if text is None:
+        return None
+    try:
+        value: float | int = int(text) if integer else float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        kind = "an integer" if integer else "a number"
+        raise PlayerSpecError(f"{key} {text!r} in {spec.text!r} is not {kind} from {low:g} to {high:g}")
+    return value
+
+
+def _make_mcts(spec: PlayerSpec) -> players.Player:
+    if spec.arg is None:
+        raise PlayerSpecError(f"{spec.text!r}: mcts needs a run folder or policy checkpoint, as mcts:PATH")
+    playouts = _number(spec, "playouts", 1, 10**9, integer=True)
+    seconds = _number(spec, "seconds", 1e-3, 1e6)
+    mixing = _number(spec, "lambda", 0, 1)
+    c_puct = _number(spec, "c_puct", 0, 1e6)
+    batch = _number(spec, "batch", 1, 4096, integer=True)
+    resign = _number(spec, "resign", -1, 1)
+    threads = _number(spec, "threads", 1, 256, integer=True)
+    seed = _number(spec, "seed", 0, 2**63 - 1, integer=True)
+    device = spec.options.get("device", "cpu")
+    try:
+        torch.device(device)
+    except (RuntimeError, ValueError):
+        raise PlayerSpecError(f"device {device!r} in {spec.text!r} is not a torch device (cpu, cuda...)") from None
+    try:
+        nets = load_nets(spec.arg, device=device)
+    except checkpoint.CheckpointError as exc:
+        raise PlayerSpecError(str(exc)) from None
+    if mixing is None:
+        mixing = 0.5 if nets.value is not None else 1.0
+    elif mixing < 1 and nets.value is None:
+        raise PlayerSpecError(f"lambda {mixing:g} in {spec.text!r} needs a value network, and {spec.arg} has none "
+                              f"(use lambda=1: rollouts only)")
+    if playouts is None and seconds is None:
+        playouts = 400
+    config = SearchConfig(playouts=None if playouts is None else int(playouts), seconds=seconds,
+                          c_puct=5.0 if c_puct is None else float(c_puct), mixing=float(mixing),
+                          batch_size=16 if batch is None else int(batch), resign_threshold=resign,
+                          rollout_threads=1 if threads is None else int(threads))
+    return make_mcts_player(nets, config, seed=None if seed is None else int(seed), name=spec.text, device=device)
+
+
+players.register_kind("mcts", _make_mcts, _KEYS, _USAGE)
