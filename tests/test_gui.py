@@ -1,0 +1,571 @@
+"""The pygame window, headless (``SDL_VIDEODRIVER=dummy``): geometry, a scripted game through synthetic events,
+the overlay, screenshots read back pixel by pixel, closing mid-search, and the ``minigo play`` command's errors."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"  # headless, even where a display exists
+
+import threading  # noqa: E402
+import time  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+from minigo import gui, sgf  # noqa: E402
+from minigo.coords import from_gtp, to_gtp  # noqa: E402
+from minigo.go import BLACK, WHITE, Position, Rules, board_from_string, random_playout  # noqa: E402
+from minigo.players import RESIGN, RandomPlayer  # noqa: E402
+from minigo.record import GameRecord, Move  # noqa: E402
+
+SIZE = (1040, 720)
+
+
+# -- fake players ------------------------------------------------------------------------------------------------
+
+class ScriptBot:
+    """Plays the first legal move of its list (GTP vertices), else passes; with ``think``, it leaves a
+    ``last_search`` as a search would (visits and priors per point, a line, a value)."""
+
+    def __init__(self, moves=(), name="script", think=False, value=0.25, resign=False):
+        self.moves = list(moves)
+        self.name = name
+        self.think = think
+        self.value = value
+        self.resign = resign
+        self.last_search = None
+        self.resets = 0
+        self.closed = False
+
+    def reset(self, rules):
+        self.resets += 1
+
+    def play(self, position):
+        if self.resign:
+            return RESIGN
+        legal = position.legal_moves()
+        move = next((p for p in (from_gtp(v, position.size) for v in self.moves) if legal[p]), position.pass_point)
+        if self.think:
+            n = position.pass_point
+            visits = np.zeros(n + 1)
+            visits[move] = 60
+            second = next(p for p in range(n) if legal[p] and p != move)
+            visits[second] = 30
+            visits[n] = 10
+            after = position.play(move)
+            reply = next(p for p in range(n) if after.legal_moves()[p] and p != second)
+            self.last_search = SimpleNamespace(visits=visits, prior=legal / legal.sum(), pv=[move, reply, second],
+                                               value=self.value, playouts=100)
+        return move
+
+    def close(self):
+        self.closed = True
+
+
+class PolicyBot(ScriptBot):
+    """No search, but an ``evaluator`` whose prior peaks on one point (a policy network's shape)."""
+
+    def __init__(self, peak="C3", **kw):
+        super().__init__(**kw)
+        self.peak = peak
+        outer = self
+
+        class Evaluator:
+            value = None  # no value network
+
+            def evaluate(self, positions):
+                rows = []
+                for p in positions:
+                    prior = p.legal_moves().astype(np.float64)
+                    peak = from_gtp(outer.peak, p.size)
+                    if prior[peak]:
+                        prior[peak] = 20.0
+                    rows.append(prior / prior.sum())
+                return np.stack(rows), np.zeros(len(positions))
+
+        self.evaluator = Evaluator()
+
+
+class BlockingBot(ScriptBot):
+    """Thinks until released (or a minute): a search the window must not wait for."""
+
+    def __init__(self):
+        super().__init__(name="slow")
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def play(self, position):
+        self.started.set()
+        self.release.wait(60)
+        return position.pass_point
+
+
+class FailingBot(ScriptBot):
+    def play(self, position):
+        raise RuntimeError("GNU Go died\nlong traceback")
+
+
+# -- helpers --------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def window():
+    pygame.display.init()
+    pygame.font.init()
+    surface = pygame.display.set_mode(SIZE)
+    pygame.event.clear()
+    yield surface
+    pygame.display.quit()
+
+
+def settle(app, timeout=10.0):
+    """Step frames until the bot has answered (a person is to move, or the game is over, or the bot failed)."""
+    view = app.view if isinstance(app, gui.App) else app
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        app.step() if isinstance(app, gui.App) else view.poll()
+        if view.job is None and not view._stale and (view.human_to_play() or view.game_over or view.bot_error
+                                                      or view.paused or not view.at_end):
+            return
+        time.sleep(0.005)
+    raise AssertionError("the bot did not answer")
+
+
+def click(vertex_or_pos, app):
+    layout = app._layout()
+    pos = vertex_or_pos if isinstance(vertex_or_pos, tuple) else \
+        gui.point_to_pixel(layout.board, from_gtp(vertex_or_pos, app.view.rules.size))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
+    app.step()
+
+
+def key(k, app):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode=""))
+    app.step()
+
+
+def button(action, app):
+    return next(b for b in app._layout().buttons if b.action == action)
+
+
+def make_app(tmp_path, bot, human=BLACK, **kw):
+    view = gui.GameView({human: None, -human: bot}, kw.pop("rules", Rules(9, 7.5)), games_dir=tmp_path / "games",
+                        **kw)
+    return gui.App(view)
+
+
+def brightness(colour):
+    return sum(colour[:3]) / 3
+
+
+# -- pure helpers ---------------------------------------------------------------------------------------------
+
+def test_pixel_to_point_inverts_point_to_pixel_and_is_none_off_the_board():
+    layout = gui.compute_layout(*SIZE, 9)
+    g = layout.board
+    for point in range(81):
+        x, y = gui.point_to_pixel(g, point)
+        assert gui.pixel_to_point(g, x, y) == point
+        assert gui.pixel_to_point(g, x + 0.4 * g.spacing, y - 0.4 * g.spacing) == point
+    left, top, side, _ = g.rect
+    assert gui.pixel_to_point(g, left + 2, top + 2) is None  # the margin, not an intersection
+    assert gui.pixel_to_point(g, layout.panel[0] + 10, 300) is None
+
+
+def test_layout_keeps_the_board_square_and_left_of_the_panel_when_resized():
+    for width, height in ((1040, 720), (800, 900), (1600, 600), (300, 200)):
+        layout = gui.compute_layout(width, height, 13)
+        left, top, side, side2 = layout.board.rect
+        assert side == side2 and left + side <= layout.panel[0]
+        assert top + side <= layout.height
+
+
+def test_handicap_points_match_gnugo_fixed_handicap():
+    expected = {  # GNU Go 3.8: boardsize 9, fixed_handicap N
+        2: "G7 C3", 3: "C7 G7 C3", 4: "C7 G7 C3 G3", 5: "C7 G7 E5 C3 G3", 6: "C7 G7 C5 G5 C3 G3",
+        7: "C7 G7 C5 E5 G5 C3 G3", 8: "C7 E7 G7 C5 G5 C3 E3 G3", 9: "C7 E7 G7 C5 E5 G5 C3 E3 G3",
+    }
+    for stones, vertices in expected.items():
+        assert sorted(gui.handicap_points(9, stones)) == sorted(from_gtp(v, 9) for v in vertices.split())
+    assert sorted(gui.handicap_points(19, 3)) == sorted(from_gtp(v, 19) for v in "D16 Q16 D4".split())
+    assert sorted(gui.handicap_points(7, 4)) == sorted(from_gtp(v, 7) for v in "C5 E5 C3 E3".split())
+    for size, stones in ((7, 5), (8, 5), (9, 1), (9, 10), (5, 2)):
+        with pytest.raises(ValueError, match=f"handicap {stones} is not possible on {size}x{size}"):
+            gui.handicap_points(size, stones)
+
+
+def test_territory_with_the_stones_makes_the_tromp_taylor_area(rng):
+    drawn = board_from_string("""
+        . X O . .
+        X X O . .
+        . X O O .
+        X X X O .
+        . . X O .""")
+    owner = gui.territory(drawn)
+    assert owner[0] == BLACK and owner[4] == WHITE and owner[20] == BLACK
+    positions = [drawn] + [Position.empty(9).with_setup(*_split(random_playout(Position.empty(9), rng).board))
+                           for _ in range(5)]
+    for position in positions:
+        owner = gui.territory(position)
+        black, white = position.area()
+        assert black == int((position.board == BLACK).sum() + (owner == BLACK).sum())
+        assert white == int((position.board == WHITE).sum() + (owner == WHITE).sum())
+
+
+def _split(board):
+    return np.flatnonzero(board == BLACK).tolist(), np.flatnonzero(board == WHITE).tolist()
+
+
+def test_display_problem_and_games_folder_come_from_the_environment(tmp_path):
+    assert gui.display_problem({}, "linux") == gui.NO_DISPLAY
+    assert gui.display_problem({"DISPLAY": ":0"}, "linux") is None
+    assert gui.display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    assert gui.display_problem({"SDL_VIDEODRIVER": "dummy"}, "linux") is None
+    assert gui.display_problem({}, "darwin") is None
+    assert gui.user_games_dir({"XDG_DATA_HOME": str(tmp_path)}, tmp_path / "home") == tmp_path / "minigo" / "games"
+    assert gui.user_games_dir({}, tmp_path) == tmp_path / ".local" / "share" / "minigo" / "games"
+
+
+def test_analysis_reads_a_search_aligned_with_its_moves():
+    position = Position.empty(5)
+    search = SimpleNamespace(moves=np.array([0, 12, 25]), visits=np.array([10, 30, 0]), prior=np.array([.2, .5, .3]),
+                             pv=(12, 0), value=-0.5, playouts=40)
+    analysis = gui.analysis_from_search(search, position)
+    assert analysis.source == "visits" and analysis.playouts == 40
+    assert analysis.heat[12] == pytest.approx(0.75) and analysis.heat[0] == pytest.approx(0.25)
+    assert analysis.top(2) == [(12, pytest.approx(0.75)), (0, pytest.approx(0.25))]
+    assert analysis.pv == (12, 0) and analysis.value == -0.5
+    nothing = SimpleNamespace(moves=np.array([25]), visits=np.zeros(1), prior=None, pv=(), value=0.0)
+    assert gui.analysis_from_search(nothing, position) is None
+
+
+# -- a scripted game through events ---------------------------------------------------------------------------
+
+def test_click_plays_then_the_bot_replies_in_the_background(tmp_path, window):
+    bot = ScriptBot(["C3", "G7"])
+    app = make_app(tmp_path, bot)
+    app.step()
+    click("E5", app)
+    assert app.view.position.board[from_gtp("E5", 9)] == BLACK
+    settle(app)
+    board = app.view.position.board
+    assert board[from_gtp("C3", 9)] == WHITE and app.view.position.to_play == BLACK
+    assert bot.resets == 1 and "White (script) played C3" in app.view.status
+    app.close()
+
+
+def test_illegal_clicks_change_nothing_and_say_why(tmp_path, window):
+    start = board_from_string("""
+        . X O . .
+        X O . O .
+        . X O . .
+        . . . . .
+        . . . . .""")
+    view = gui.GameView({BLACK: None, WHITE: None}, Rules(5), games_dir=tmp_path, start=start)  # two people
+    app = gui.App(view)
+    click("B5", app)
+    assert "B5 is occupied" in view.status and len(view.line) == 1
+    click("C4", app)  # black captures B4: a ko
+    assert view.position.board[from_gtp("B4", 5)] == 0 and view.position.to_play == WHITE
+    click("B4", app)
+    assert "ko" in view.status and len(view.line) == 2
+    click("A5", app)
+    assert "A5 would be suicide" in view.status and len(view.line) == 2
+    click("E1", app)
+    assert view.position.board[from_gtp("E1", 5)] == WHITE and view.status == ""
+
+
+def test_superko_click_is_refused_with_the_reason(tmp_path, window):
+    # 2x2 (test_go.CYCLE): Black A2 would take three stones and bring back the board after the first move
+    position = Position.empty(2, komi=0)
+    for vertex in ("A2", "B1", "B2", "A1", "A2", "B2"):
+        position = position.play(from_gtp(vertex, 2))
+    view = gui.GameView({BLACK: None, WHITE: None}, Rules(2, 0), games_dir=tmp_path, start=position)
+    app = gui.App(view)
+    click("A2", app)
+    assert view.status == "Illegal: A2 repeats an earlier board (positional superko)." and len(view.line) == 1
+
+
+def test_two_passes_end_the_game_with_the_go_score_and_save_it(tmp_path, window):
+    bot = ScriptBot(["D5", "D4", "D3", "D2", "D1"])  # a wall, then passes
+    app = make_app(tmp_path, bot, rules=Rules(5, 7.5))
+    for vertex in ("C5", "C4", "C3", "C2", "C1"):
+        click(vertex, app)
+        settle(app)
+    key(pygame.K_p, app)
+    settle(app)
+    view = app.view
+    assert view.game_over and view.position.passes == 2
+    assert view.position.area() == (15, 10) and view.result == view.position.result() == "W+2.5"
+    assert "Game over (two passes): W+2.5" in view.status
+    saved = list((tmp_path / "games").glob("*.sgf"))
+    assert len(saved) == 1
+    record = sgf.load(saved[0])
+    assert record.result == "W+2.5" and len(record.moves) == len(view.moves) == 12
+    assert record.final_position().score() == view.position.score()
+    # the scoring view marks territory: a black square on A1, a white one on E1
+    app.step()
+    g = app._layout().board
+    x, y = gui.point_to_pixel(g, from_gtp("A1", 5))
+    assert brightness(window.get_at((x + 3, y + 3))) < 60
+    x, y = gui.point_to_pixel(g, from_gtp("E1", 5))
+    assert brightness(window.get_at((x + 3, y + 3))) > 220
+    click("A1", app)
+    assert "game is over" in view.status and len(view.line) == 13
+
+
+def test_undo_takes_back_the_bots_reply_too(tmp_path, window):
+    app = make_app(tmp_path, ScriptBot(["C3", "G7"]))
+    click("E5", app)
+    settle(app)
+    click("D4", app)
+    settle(app)
+    assert len(app.view.line) == 5
+    key(pygame.K_u, app)
+    view = app.view
+    assert len(view.line) == 3 and view.position.to_play == BLACK
+    assert view.position.board[from_gtp("D4", 9)] == 0 and view.position.board[from_gtp("G7", 9)] == 0
+    click(button("undo", app).rect[:2], app)
+    assert len(view.line) == 1 and not view.position.board.any()
+    key(pygame.K_u, app)
+    assert "Nothing to undo" in view.status
+
+
+def test_resign_button_ends_the_game_and_undo_takes_it_back(tmp_path, window):
+    app = make_app(tmp_path, ScriptBot(["C3"]), human=WHITE)
+    settle(app)  # the bot opens as Black
+    assert app.view.position.to_play == WHITE
+    x, y, w, h = button("resign", app).rect
+    click((x + w // 2, y + h // 2), app)
+    view = app.view
+    assert view.game_over and view.result == "B+R" and "White resigned" in view.status
+    assert len(list((tmp_path / "games").glob("*.sgf"))) == 1
+    key(pygame.K_u, app)
+    assert view.result is None and view.human_to_play()
+
+
+def test_the_bot_resigning_ends_the_game(tmp_path, window):
+    app = make_app(tmp_path, ScriptBot(resign=True))
+    click("E5", app)
+    settle(app)
+    assert app.view.result == "B+R" and "White resigned" in app.view.status
+
+
+def test_bot_failure_goes_to_the_status_line(tmp_path, window):
+    app = make_app(tmp_path, FailingBot(name="gnugo:5"))
+    click("E5", app)
+    settle(app)
+    assert "White (gnugo:5) failed: GNU Go died." in app.view.status
+    key(pygame.K_u, app)
+    assert app.view.bot_error is None and len(app.view.line) == 1
+
+
+def test_handicap_stones_are_placed_and_white_moves_first(tmp_path, window):
+    bot = ScriptBot(["E5"])
+    app = make_app(tmp_path, bot, rules=Rules(9, 0.5), handicap=3)
+    settle(app)
+    view = app.view
+    assert sorted(np.flatnonzero(view.line[0].board == BLACK)) == sorted(gui.handicap_points(9, 3))
+    assert view.moves[0] == Move(WHITE, from_gtp("E5", 9)) and view.position.to_play == BLACK
+    record = view.record()
+    assert record.handicap == 3 and record.first_to_play == WHITE
+
+
+def test_watching_two_bots_plays_a_whole_game(tmp_path, window):
+    view = gui.GameView({BLACK: RandomPlayer(np.random.default_rng(1)), WHITE: RandomPlayer(np.random.default_rng(2))},
+                        Rules(5, 0.5), games_dir=tmp_path)
+    app = gui.App(view)
+    assert [b.action for b in app._layout().buttons][0] == "pause"
+    deadline = time.monotonic() + 15
+    while not view.game_over and time.monotonic() < deadline:
+        app.step()
+    assert view.game_over and view.result == view.position.result()
+    assert len(list(tmp_path.glob("*.sgf"))) == 1
+
+
+def test_open_an_sgf_to_review_and_branch_off(tmp_path, window):
+    moves = [Move(BLACK, from_gtp("E5", 9)), Move(WHITE, from_gtp("C3", 9)), Move(BLACK, from_gtp("G7", 9))]
+    record = GameRecord(size=9, komi=6.5, moves=moves, black="a", white="b")
+    path = tmp_path / "game.sgf"
+    sgf.save(record, path)
+    view = gui.GameView({BLACK: ScriptBot(["D4"]), WHITE: None}, Rules(), games_dir=tmp_path / "games",
+                        record=sgf.load(path))
+    app = gui.App(view)
+    assert view.rules.komi == 6.5 and len(view.line) == 4 and view.position.to_play == WHITE
+    key(pygame.K_LEFT, app)
+    key(pygame.K_LEFT, app)
+    assert view.cursor == 1 and "Move 1 of 3" in view.status
+    key(pygame.K_RIGHT, app)
+    assert view.cursor == 2
+    key(pygame.K_LEFT, app)
+    click("D6", app)  # White plays another move at move 1: the line is cut there and the bot answers
+    settle(app)
+    assert [to_gtp(m.point, 9) for m in view.moves] == ["E5", "D6", "D4"]
+
+
+# -- what the bot thought --------------------------------------------------------------------------------------
+
+def test_overlay_shows_the_search_heat_map_line_and_win_chance(tmp_path, window):
+    bot = ScriptBot(["C3", "G7"], think=True, value=0.5)
+    app = make_app(tmp_path, bot)
+    click("E5", app)
+    settle(app)
+    before = window.copy()
+    key(pygame.K_a, app)
+    view = app.view
+    assert view.overlay
+    analysis, played = view.shown_analysis()
+    assert played == (from_gtp("C3", 9),) and analysis.source == "visits"
+    assert view.last_estimate() == (WHITE, pytest.approx(0.75), "script")
+    g = app._layout().board
+    second = int(np.argsort(-analysis.heat[:-1])[1])  # the runner-up: a heat disc (or its ghost stone)
+    x, y = gui.point_to_pixel(g, second)
+    assert window.get_at((x + 4, y + 4)) != before.get_at((x + 4, y + 4))
+    reply = analysis.pv[1]  # the expected reply: a translucent black ghost stone numbered 1
+    x, y = gui.point_to_pixel(g, reply)
+    assert brightness(window.get_at((x + 6, y + 6))) < brightness(before.get_at((x + 6, y + 6))) - 40
+    key(pygame.K_a, app)
+    assert not view.overlay
+    assert window.get_at((x + 6, y + 6)) == before.get_at((x + 6, y + 6))
+
+
+def test_overlay_falls_back_to_the_players_policy(tmp_path, window):
+    app = make_app(tmp_path, PolicyBot(peak="C3", moves=["G7"]))
+    key(pygame.K_a, app)  # nothing searched yet: the policy is asked about the position on the board
+    analysis, played = app.view.shown_analysis()
+    assert analysis.source == "prior" and played == () and analysis.value is None
+    assert analysis.top(1)[0][0] == from_gtp("C3", 9) and analysis.pv[0] == from_gtp("C3", 9)
+    click("E5", app)
+    settle(app)
+    analysis, played = app.view.shown_analysis()
+    assert played == (from_gtp("G7", 9),) and analysis.position is app.view.line[1]
+    assert app.view.last_estimate() is None
+
+
+def test_overlay_toggle_says_when_the_player_gives_no_analysis(tmp_path, window):
+    app = make_app(tmp_path, RandomPlayer())
+    key(pygame.K_a, app)
+    assert not app.view.overlay and app.view.status == "No analysis for this player."
+
+
+# -- screenshots ----------------------------------------------------------------------------------------------
+
+def test_midgame_screenshot_shows_the_stones_where_they_were_played(tmp_path, window):
+    app = make_app(tmp_path, ScriptBot(["C3", "G7", "C7", "G3"], think=True))
+    for vertex in ("E5", "D4", "F6", "E3"):
+        click(vertex, app)
+        settle(app)
+    path = tmp_path / "midgame.png"
+    gui.screenshot(app.view, path, SIZE)
+    image = pygame.image.load(str(path))
+    assert image.get_size() == SIZE
+    g = gui.compute_layout(*SIZE, 9).board
+    pixels = pygame.surfarray.array3d(image)
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 500  # not blank
+    for vertex in ("E5", "D4", "F6", "E3"):
+        x, y = gui.point_to_pixel(g, from_gtp(vertex, 9))
+        assert brightness(image.get_at((x, y))) < 70, vertex
+    for vertex in ("C3", "G7", "C7", "G3"):
+        x, y = gui.point_to_pixel(g, from_gtp(vertex, 9))
+        assert brightness(image.get_at((x + 4, y + 4))) > 190, vertex
+    x, y = gui.point_to_pixel(g, from_gtp("A9", 9))
+    wood = image.get_at((x + 6, y + 6))
+    assert wood.r > wood.g > wood.b and 120 < brightness(wood) < 200
+    panel = image.get_at((SIZE[0] - 5, SIZE[1] // 2))
+    assert tuple(panel)[:3] == gui.PALETTE.panel
+
+
+# -- closing ----------------------------------------------------------------------------------------------------
+
+def test_closing_during_the_bots_search_returns_promptly(tmp_path, window):
+    bot = BlockingBot()
+    app = make_app(tmp_path, bot)
+    click("E5", app)
+    app.step()
+    assert bot.started.wait(5) and app.view.thinking
+    assert "thinking" in app.view.thinking_text()
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    start = time.monotonic()
+    assert app.step() is False
+    elapsed = time.monotonic() - start
+    bot.release.set()
+    assert elapsed < 5, f"closing waited {elapsed:.1f}s for the search"
+    assert bot.closed and app.view.closed
+    assert len(list((tmp_path / "games").glob("*.sgf"))) == 1  # the unfinished game is kept
+
+
+def test_undo_during_the_search_cancels_it(tmp_path, window):
+    bot = BlockingBot()
+    app = make_app(tmp_path, bot)
+    click("E5", app)
+    assert bot.started.wait(5)
+    key(pygame.K_u, app)
+    assert len(app.view.line) == 1 and not app.view.thinking
+    click("D4", app)
+    assert app.view.position.board[from_gtp("D4", 9)] == BLACK
+    app.step()
+    assert "finish its last search" in app.view.thinking_text()
+    bot.release.set()
+    settle(app)
+    assert app.view.position.passes == 1  # the new search answered; the cancelled one was thrown away
+    assert len(app.view.line) == 3
+    app.close()
+
+
+# -- the command ------------------------------------------------------------------------------------------------
+
+def test_play_without_a_display_is_one_line_and_exit_2(monkeypatch, capsys):
+    from selfplay import cli
+
+    for name in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    assert cli.main(["play", "--player", "random"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no display" in err and "minigo gtp" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--player", "nosuchkind"], "unknown player kind"),
+    (["--player", "policy:/no/such/checkpoint.safetensors"], "no/such/checkpoint"),
+    (["--handicap", "12"], "handicap 12 is not possible on 9x9"),
+    (["--size", "25"], "--size '25'"),
+    (["--komi", "nan"], "--komi 'nan'"),
+    (["--sgf", "/no/such/game.sgf"], "cannot read /no/such/game.sgf"),
+])
+def test_play_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, argv, message):
+    from selfplay import cli
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    assert cli.main(["play", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_play_opens_the_window_from_the_flags_and_saves_to_the_data_folder(monkeypatch, tmp_path, capsys):
+    from selfplay import cli
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    seen = {}
+    step = gui.App.step
+
+    def step_then_quit(app):  # the real loop: three frames (the bot, White, moves first), then close the window
+        seen["view"] = app.view
+        seen["frames"] = seen.get("frames", 0) + 1
+        if app.view.job is not None:
+            app.view.job.done.wait(10)
+        if seen["frames"] == 3:
+            pygame.event.post(pygame.event.Event(pygame.QUIT))
+        return step(app)
+
+    monkeypatch.setattr(gui.App, "step", step_then_quit)
+    assert cli.main(["play", "--player", "random,seed=1", "--handicap", "2"]) == 0
+    view = seen["view"]
+    assert view.rules == Rules(9, 0.5) and view.players[BLACK] is None and view.players[WHITE].name == "random,seed=1"
+    assert view.handicap == 2 and view.closed
+    saved = list((tmp_path / "minigo" / "games").glob("*.sgf"))
+    assert len(saved) == 1 and sgf.load(saved[0]).handicap == 2
+    assert str(tmp_path / "minigo" / "games") in capsys.readouterr().out
