@@ -28,6 +28,8 @@ from pathlib import Path
 # Run as `python bench/selfplay.py`, this file's folder comes first on sys.path and its name would shadow the
 # selfplay package (in the spawned workers too, which inherit sys.path).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# As the minigo command does: idle OpenMP threads sleep instead of spinning (set before torch loads).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -46,13 +46,16 @@ class Checkpoint:
     step: int = 0
     parent: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     path: Path | None = None
 
 
 def save(path: str | os.PathLike[str], net: torch.nn.Module, config: NetConfig, *, stage: str = "", step: int = 0,
-         parent: str = "", metrics: dict[str, float] | None = None) -> Path:
-    """Write ``net`` and its description to ``path`` atomically; refuses non-finite weights."""
+         parent: str = "", metrics: dict[str, float] | None = None, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``net`` and its description to ``path`` atomically; refuses non-finite weights.
+
+    ``extra`` is any JSON-able state a stage needs to resume from this file (kept in the metadata)."""
     path = Path(path)
     tensors = {name: t.detach().to("cpu").contiguous() for name, t in net.state_dict().items()}
     for name, tensor in tensors.items():
@@ -71,6 +74,7 @@ def save(path: str | os.PathLike[str], net: torch.nn.Module, config: NetConfig, 
         "step": str(int(step)),
         "parent": str(parent),
         "metrics": json.dumps({k: float(v) for k, v in (metrics or {}).items()}),
+        "extra": json.dumps(extra or {}),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,6 +108,7 @@ def load(path: str | os.PathLike[str], *, kind: str | None = None, board_size: i
         config = NetConfig.from_dict(json.loads(metadata["net_config"]))
         step = int(metadata.get("step", "0"))
         metrics = json.loads(metadata.get("metrics", "{}"))
+        extra = json.loads(metadata.get("extra", "{}"))
         feature_version = int(metadata.get("feature_version", "0"))
     except (KeyError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{path}: its description is damaged ({_short(exc)})") from None
@@ -133,8 +138,8 @@ def load(path: str | os.PathLike[str], *, kind: str | None = None, board_size: i
         raise CheckpointError(f"{path}: weights do not fit its net config ({_short(exc)})") from None
     net.to(device).eval()
     return Checkpoint(net=net, config=config, stage=metadata.get("stage", ""), step=step,
-                      parent=metadata.get("parent", ""), metrics=metrics, created=metadata.get("created", ""),
-                      path=path)
+                      parent=metadata.get("parent", ""), metrics=metrics, extra=extra,
+                      created=metadata.get("created", ""), path=path)
 
 
 def optimizer_path(checkpoint_path: str | os.PathLike[str]) -> Path:

@@ -15,15 +15,15 @@ trains on iteration k (one iteration of staleness, which keeps the cores busy); 
 strictly. Logged per iteration: win rate against the drawn opponent, policy entropy, gradient norm, game
 length; every ``eval_every`` iterations the win rate against the SL policy.
 
-Files (under ``RUN/checkpoints``): ``rl_policy.safetensors`` (+ optimizer) and ``rl_state.json`` after every
-iteration, so a stopped run resumes at the next one; ``rl_weights/`` the weights each iteration's games were
+Files (under ``RUN/checkpoints``): ``rl_policy.safetensors`` after every iteration, and the resume points
+``resume/rl_ITERATION.safetensors`` (+ optimizer, the pool in its metadata; the last two kept), so a stopped
+run resumes at the next iteration; ``rl_weights/`` the weights each iteration's games were
 played with; ``rl_pool/`` the snapshots that joined the pool; ``rl_baseline.safetensors``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
 import math
 import os
@@ -35,12 +35,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from minigo.atomic import write_atomic
 from minigo.go import Rules
 from models import checkpoint
 from models.features import planes
 from models.losses import reinforce_loss, value_mse
 from models.nets import NetConfig, build, masked_log_softmax
+from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
 from selfplay.sl import TrainingError, append_metrics, resolve_device
 from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, split_tasks
 
@@ -182,23 +182,25 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
     baseline = build(baseline_config).to(device)
     baseline_optimizer = torch.optim.Adam(baseline.parameters(), lr=config.baseline_lr)
 
-    state_path = ckpt_dir / "rl_state.json"
     policy_path = ckpt_dir / "rl_policy.safetensors"
     baseline_path = ckpt_dir / "rl_baseline.safetensors"
+    resume_dir = ckpt_dir / "resume"
     weights_dir = ckpt_dir / "rl_weights"
     pool_dir = ckpt_dir / "rl_pool"
     weights_dir.mkdir(parents=True, exist_ok=True)
     pool_dir.mkdir(parents=True, exist_ok=True)
     pool = [str(sl_path)]
     start = 0
-    if state_path.exists() and policy_path.exists():
-        state = json.loads(state_path.read_text())
-        start, pool = int(state["iterations_done"]), list(state["pool"])
-        policy.load_state_dict(checkpoint.load(policy_path, kind="policy").net.state_dict())
-        checkpoint.load_optimizer(checkpoint.optimizer_path(policy_path), optimizer)
-        if baseline_path.exists():
+    point = latest_resume_point(resume_dir, "rl", optimizer, kind="policy")
+    if point is not None:
+        policy.load_state_dict(point.net_state)
+        start, pool = point.step, list(point.state["pool"])
+        try:
             baseline.load_state_dict(checkpoint.load(baseline_path, kind="value").net.state_dict())
-        log.info("RL: resuming after iteration %d (pool of %d)", start, len(pool))
+        except checkpoint.CheckpointError as exc:
+            log.warning("RL baseline not restored (%s): it starts afresh", exc)
+        log.info("RL: resuming after iteration %d from %s (pool of %d)", start, point.path, len(pool))
+    truncate_metrics(run_dir, "rl", "iteration", start)
     if start >= config.iterations:
         return RLResult(policy_path, None)
 
@@ -262,10 +264,9 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
                          config.eval_games)
             checkpoint.save(policy_path, policy, net_config, stage="rl", step=done, parent=str(sl_path),
                             metrics={k: v for k, v in record.items() if isinstance(v, float)})
-            checkpoint.save_optimizer(checkpoint.optimizer_path(policy_path), optimizer)
             checkpoint.save(baseline_path, baseline, baseline_config, stage="rl-baseline", step=done)
-            write_atomic(state_path, json.dumps({"iterations_done": done, "pool": pool}).encode())
-            append_metrics(run_dir, record)
+            append_metrics(run_dir, record)  # before the resume point: see selfplay.sl
+            save_resume_point(resume_dir, "rl", done, policy, net_config, optimizer, {"pool": pool}, stage="rl")
             bar.update(1)
             bar.set_postfix(win=f"{record['win_rate']:.2f}", H=f"{stats['entropy']:.2f}")
     bar.close()

@@ -7,8 +7,8 @@ linear softmax over local patterns (``minigo.rollout``), is fit to the same expe
 Files written under ``run_dir`` (all atomically):
 
 - ``checkpoints/sl_policy.safetensors``: the best SL policy so far (by validation top-1);
-- ``checkpoints/sl_last.safetensors`` (+ ``.optim.safetensors``) and ``checkpoints/sl_state.json``: the last
-  finished epoch, from which an interrupted run resumes;
+- ``checkpoints/resume/sl_EPOCH.safetensors`` (+ ``.optim.safetensors``): the last two finished epochs, from
+  which an interrupted run resumes (the older one if the newer is damaged);
 - ``checkpoints/rollout.safetensors``: the rollout policy;
 - ``metrics.jsonl``: one JSON line per epoch (``stage``, ``epoch``, ``train_loss``, ``val_loss``, ``val_top1``...).
 """
@@ -33,6 +33,7 @@ from minigo.record import GameRecord
 from models import checkpoint
 from models.nets import NetConfig, build, masked_log_softmax
 from selfplay.examples import Examples, augment, build_examples, split_by_game
+from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
 
 log = logging.getLogger(__name__)
 
@@ -157,18 +158,16 @@ def run(config: SLConfig, run_dir: str | os.PathLike[str], games: list[GameRecor
         """Cosine decay from ``lr`` to 5% of it over the whole run."""
         return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
 
-    state_path = ckpt_dir / "sl_state.json"
-    last_path = ckpt_dir / "sl_last.safetensors"
     best_path = ckpt_dir / "sl_policy.safetensors"
+    resume_dir = ckpt_dir / "resume"
     start_epoch, best_top1 = 0, -1.0
-    if state_path.exists() and last_path.exists():
-        state = json.loads(state_path.read_text())
-        resumed = checkpoint.load(last_path, kind="policy", board_size=config.board_size,
-                                  feature_set=config.feature_set, device=device)
-        net.load_state_dict(resumed.net.state_dict())
-        checkpoint.load_optimizer(checkpoint.optimizer_path(last_path), optimizer)
-        start_epoch, best_top1 = int(state["epochs_done"]), float(state["best_val_top1"])
-        log.info("SL: resuming after epoch %d (best validation top-1 %.3f)", start_epoch, best_top1)
+    point = latest_resume_point(resume_dir, "sl", optimizer, kind="policy")
+    if point is not None:
+        net.load_state_dict(point.net_state)
+        start_epoch, best_top1 = point.step, float(point.state["best_val_top1"])
+        log.info("SL: resuming after epoch %d from %s (best validation top-1 %.3f)", start_epoch, point.path,
+                 best_top1)
+    truncate_metrics(run_dir, "sl", "epoch", start_epoch)
 
     for epoch in range(start_epoch, config.epochs):
         started = time.time()
@@ -185,10 +184,11 @@ def run(config: SLConfig, run_dir: str | os.PathLike[str], games: list[GameRecor
         if val_top1 > best_top1:
             best_top1 = val_top1
             checkpoint.save(best_path, net, net_config, stage="sl", step=epoch + 1, metrics=metrics)
-        checkpoint.save(last_path, net, net_config, stage="sl", step=epoch + 1, metrics=metrics)
-        checkpoint.save_optimizer(checkpoint.optimizer_path(last_path), optimizer)
-        write_atomic(state_path, json.dumps({"epochs_done": epoch + 1, "best_val_top1": best_top1}).encode())
+        # Metrics first: a stop before the resume point is written redoes the epoch, and resuming drops the
+        # metric lines of epochs after the resume point, so no epoch is ever counted twice.
         append_metrics(run_dir, record)
+        save_resume_point(resume_dir, "sl", epoch + 1, net, net_config, optimizer,
+                          {"best_val_top1": best_top1}, stage="sl")
 
     rollout_path, rollout_top1 = None, None
     if config.rollout_epochs > 0:

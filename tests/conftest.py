@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import os
 
-from minigo.go import board_from_string
+# Idle OpenMP threads that spin starve everything else on a busy 2-core machine; torch reads this at import.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from minigo.go import board_from_string  # noqa: E402
 
 __all__ = ["board_from_string"]
 
@@ -25,8 +30,6 @@ def rng() -> np.random.Generator:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     # CI sets MINIGO_REQUIRE_GNUGO so that the GNU Go cross-checks can never pass by being skipped.
-    import os
-
     from minigo.gtp_client import find_gnugo
 
     if os.environ.get("MINIGO_REQUIRE_GNUGO") and find_gnugo() is None:

@@ -139,8 +139,9 @@ def test_tiny_rl_run_logs_its_iterations_and_resumes(run_dir):
     assert "win_rate_vs_sl" in rl_lines[1] and "win_rate_vs_sl" in rl_lines[2]
     for key in ("win_rate", "entropy", "grad_norm", "game_length"):
         assert np.isfinite(rl_lines[-1][key])
-    state = json.loads((run_dir / "checkpoints" / "rl_state.json").read_text())
-    assert state["iterations_done"] == 3 and len(state["pool"]) == 4  # the SL policy and three snapshots
+    newest = sorted((run_dir / "checkpoints" / "resume").glob("rl_0*[0-9].safetensors"))[-1]
+    state = checkpoint.load(newest)
+    assert state.step == 3 and len(state.extra["pool"]) == 4  # the SL policy and three snapshots
     assert checkpoint.load(result.policy, kind="policy").step == 3
 
 

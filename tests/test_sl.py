@@ -76,7 +76,7 @@ def test_tiny_run_overfits_its_training_games(tmp_path):
     train, _ = split_by_game(examples, config.validation, np.random.default_rng(config.seed))
     assert 250 <= len(train) <= 600
     _, train_top1 = sl.evaluate(ckpt.net, train, 256, torch.device("cpu"))
-    last = checkpoint.load(tmp_path / "checkpoints" / "sl_last.safetensors")
+    last = checkpoint.load(sorted((tmp_path / "checkpoints" / "resume").glob("sl_0*[0-9].safetensors"))[-1])
     _, last_top1 = sl.evaluate(last.net, train, 256, torch.device("cpu"))
     assert last_top1 > 0.9
     assert train_top1 > 0.2  # the best-by-validation epoch also learned something
@@ -100,7 +100,21 @@ def test_stopped_run_resumes_after_its_last_epoch(tmp_path):
     sl.run(sl.SLConfig(epochs=3, **base), tmp_path, games=games, progress=False)
     epochs = [json.loads(line)["epoch"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert epochs == [1, 2, 3]
-    assert checkpoint.load(tmp_path / "checkpoints" / "sl_last.safetensors").step == 3
+    points = sorted((tmp_path / "checkpoints" / "resume").glob("sl_0*[0-9].safetensors"))
+    assert [checkpoint.load(p).step for p in points] == [2, 3]  # the two newest are kept
+
+
+def test_damaged_resume_point_falls_back_to_the_one_before(tmp_path, caplog):
+    games = random_games(6)
+    base = dict(board_size=5, filters=8, blocks=1, batch_size=64, rollout_epochs=0)
+    sl.run(sl.SLConfig(epochs=2, **base), tmp_path, games=games, progress=False)
+    newest = tmp_path / "checkpoints" / "resume" / "sl_000002.safetensors"
+    newest.write_bytes(newest.read_bytes()[:200])  # truncated on disk
+    with caplog.at_level("WARNING"):
+        sl.run(sl.SLConfig(epochs=3, **base), tmp_path, games=games, progress=False)
+    assert "cannot resume from" in caplog.text and "sl_000002.safetensors" in caplog.text
+    epochs = [json.loads(line)["epoch"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3]  # epoch 2 was done again, and counted once
 
 
 @pytest.mark.parametrize("field,value", [("epochs", 0), ("validation", 1.5), ("lr", -1.0), ("device", "tpu")])
