@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from minigo.atomic import write_atomic
-from selfplay import rl, sl
+from selfplay import mcts_stage, rl, sl
 from selfplay import value as value_stage
 from selfplay.report import write_report
 
 log = logging.getLogger(__name__)
 
 PRESETS_DIR = Path(__file__).parent / "presets"
-STAGES: dict[str, type] = {"sl": sl.SLConfig, "rl": rl.RLConfig, "value": value_stage.ValueConfig}
+STAGES: dict[str, type] = {"sl": sl.SLConfig, "rl": rl.RLConfig, "value": value_stage.ValueConfig,
+                           "mcts": mcts_stage.MCTSStageConfig}
 """Stage name -> its config dataclass, in the order the stages run."""
 
 
@@ -173,7 +174,7 @@ def train(config: PipelineConfig, run_dir: Path, stages: Sequence[str], force: b
     try:
         for stage in stages:
             log.info("stage %s: starting in %s", stage, run_dir)
-            module = {"sl": sl, "rl": rl, "value": value_stage}[stage]
+            module = {"sl": sl, "rl": rl, "value": value_stage, "mcts": mcts_stage}[stage]
             results[stage] = module.run(config.stages[stage], run_dir, progress=progress)
         results["report"] = write_report(run_dir)
         log.info("report written to %s", results["report"])

@@ -80,3 +80,19 @@ def truncate_metrics(run_dir: Path, stage: str, key: str, last: int) -> None:
             continue
         kept.append(line)
     write_atomic(path, ("\n".join(kept) + "\n" if kept else "").encode())
+
+
+def drop_metrics(run_dir: Path, stage: str) -> None:
+    """Drop every metric line of ``stage`` (a stage that logs its results again when it is rerun)."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line.strip() and _stage_of(line) != stage]
+    write_atomic(path, ("\n".join(kept) + "\n" if kept else "").encode())
+
+
+def _stage_of(line: str) -> str | None:
+    try:
+        return json.loads(line).get("stage")
+    except (json.JSONDecodeError, AttributeError):
+        return None

@@ -77,8 +77,8 @@ def test_run_folder_of_another_preset_is_refused_unless_forced(tmp_path):
 
 def test_stages_unknown_or_out_of_order_are_refused(tmp_path):
     config = pipeline.resolve("quick")
-    with pytest.raises(ConfigError, match="unknown stage 'mcts'"):
-        pipeline.train(config, tmp_path, ["mcts"])
+    with pytest.raises(ConfigError, match="unknown stage 'search'"):
+        pipeline.train(config, tmp_path, ["search"])
     with pytest.raises(ConfigError, match="out of order"):
         pipeline.train(config, tmp_path, ["rl", "sl"])
 
