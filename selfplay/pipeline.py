@@ -149,6 +149,10 @@ def prepare_run(config: PipelineConfig, run_dir: Path, force: bool = False) -> N
                               f"this is {config.preset!r} on {config.board_size}x{config.board_size} "
                               f"(use another --run, or --force)")
     run_dir.mkdir(parents=True, exist_ok=True)
+    # A process killed while writing leaves its hidden temporary file (never the file itself): sweep them.
+    for stale in run_dir.rglob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+        log.info("removed %s, left by a process that was stopped while writing", stale)
     write_atomic(existing, to_toml(config).encode())
 
 

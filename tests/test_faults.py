@@ -1,0 +1,112 @@
+"""Stopping a training run with SIGKILL at any moment, then resuming it, completes it with nothing lost and
+nothing counted twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from minigo import sgf
+from minigo.go import Position
+from minigo.players import RandomPlayer
+from minigo.record import GameRecord, Move
+
+PRESET = """
+[sl]
+data = "{data}"
+board_size = 5
+filters = 8
+blocks = 1
+epochs = 4
+batch_size = 64
+rollout_epochs = 1
+rollout_positions = 500
+device = "cpu"
+
+[rl]
+iterations = 5
+games_per_iteration = 8
+pool_every = 2
+eval_every = 5
+eval_games = 8
+workers = 2
+device = "cpu"
+
+[value]
+games = 48
+games_per_shard = 16
+epochs = 2
+workers = 2
+device = "cpu"
+
+[mcts]
+playouts = 16
+games = 4
+opponents = "random"
+workers = 2
+"""
+
+
+def write_games(folder: Path, count: int) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for number in range(count):
+        player, pos, moves = RandomPlayer(rng), Position.empty(5), []
+        while not pos.is_game_over:
+            point = player.play(pos)
+            moves.append(Move(pos.to_play, point))
+            pos = pos.play(point)
+        sgf.save(GameRecord(size=5, komi=7.5, moves=moves, result=pos.result()), folder / f"{number}.sgf")
+
+
+def metrics(run: Path) -> list[dict]:
+    path = run / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def train(run: Path, preset: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "selfplay.cli", "train", "--preset", str(preset), "--run", str(run),
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def kill_when(process: subprocess.Popen, run: Path, condition, timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        if condition(metrics(run)):
+            os.killpg(process.pid, signal.SIGKILL)  # the whole group: the trainer and its workers
+            process.wait()
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the condition never held (exit {process.poll()}): {process.communicate()[1][-2000:]}")
+
+
+@pytest.mark.slow
+def test_sigkill_in_sl_and_in_rl_then_resume_completes_the_run_once(tmp_path):
+    write_games(tmp_path / "games", 30)
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(PRESET.format(data=tmp_path / "games"))
+    run = tmp_path / "run"
+    kill_when(train(run, preset), run, lambda m: any(r["stage"] == "sl" and r["epoch"] >= 2 for r in m))
+    kill_when(train(run, preset), run, lambda m: any(r["stage"] == "rl" and r["iteration"] >= 2 for r in m))
+    final = train(run, preset)
+    out, err = final.communicate(timeout=600)
+    assert final.returncode == 0, err[-3000:]
+    records = metrics(run)
+    assert [r["epoch"] for r in records if r["stage"] == "sl"] == [1, 2, 3, 4]
+    assert [r["iteration"] for r in records if r["stage"] == "rl"] == [1, 2, 3, 4, 5]
+    assert [r["epoch"] for r in records if r["stage"] == "value"] == [1, 2]
+    assert [r["opponent"] for r in records if r["stage"] == "mcts"] == ["random"]
+    shards = sorted((run / "data").glob("value_one_*.npz"))
+    assert len(shards) == 3
+    assert "MCTS" in out and (run / "report" / "summary.md").exists()
+    assert not list(run.rglob("*.tmp")) and not list(run.rglob(".*.tmp"))  # nothing half-written left behind
