@@ -31,7 +31,11 @@ RESIGN = -1
 
 @runtime_checkable
 class Player(Protocol):
-    """Chooses moves. ``reset`` starts a new game; ``play`` answers for the side to move."""
+    """Chooses moves. ``reset`` starts a new game; ``play`` answers for the side to move.
+
+    Optional: ``reseed(seed: int)`` makes the player's later games follow ``seed`` (a match reseeds each
+    player before every game, so that its games repeat); players without it are deterministic or unseeded.
+    """
 
     name: str
 
@@ -138,6 +142,9 @@ class RandomPlayer:
         self.rng = rng if rng is not None else np.random.default_rng()
         self.name = name
 
+    def reseed(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
     def reset(self, rules: Rules) -> None:
         pass
 
@@ -191,6 +198,10 @@ class GnuGoPlayer:
         self._rules = rules
         self._sent = []
         return self._engine
+
+    def reseed(self, seed: int) -> None:
+        """GNU Go's random seed for the next game (sent at ``reset``): 0 to 2**31-1."""
+        self.seed = int(seed)
 
     def reset(self, rules: Rules) -> None:
         self._start(rules)

@@ -72,6 +72,9 @@ class PolicyPlayer:
         self.rng = rng if rng is not None else np.random.default_rng()
         self.name = name
 
+    def reseed(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
     def reset(self, rules: Rules) -> None:
         if rules.size != self.evaluator.board_size:
             raise ValueError(f"{self.name}: trained for {self.evaluator.board_size}x{self.evaluator.board_size}, "
