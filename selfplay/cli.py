@@ -7,6 +7,7 @@ status 2; never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -18,11 +19,14 @@ class UsageError(Exception):
 
 
 def make_any_player(spec: str):
-    """``minigo.players.make_player``, with the kinds that need torch (``policy:``) registered when asked for."""
+    """``minigo.players.make_player``, with the kinds that need torch (``policy:``, ``mcts:``) registered when
+    asked for."""
     from minigo.players import PlayerSpec, known_kinds, make_player
 
     if PlayerSpec.parse(spec).kind not in known_kinds():
-        import models.evaluator  # noqa: F401 - registers policy:; imported only when needed, torch is slow to load
+        # imported only when needed: torch is slow to load
+        import models.evaluator  # noqa: F401 - registers policy:
+        import models.mcts_player  # noqa: F401 - registers mcts:
     return make_player(spec)
 
 
@@ -105,6 +109,118 @@ def _add_gtp(commands: argparse._SubParsersAction) -> None:
     gtp.set_defaults(run=_gtp)
 
 
+# -- play in a window (minigo/gui.py) -------------------------------------------------------------------------
+
+
+def _play(args: argparse.Namespace) -> None:
+    import math
+    import os
+    import random
+    from pathlib import Path
+
+    from minigo import gui
+    from minigo.coords import MAX_SIZE, MIN_SIZE
+    from minigo.go import BLACK, WHITE, Rules
+    from minigo.gtp_client import EngineDied, GTPError
+    from minigo.players import PlayerSpecError
+    from minigo.sgf import SGFError, load
+
+    problem = gui.display_problem(os.environ, sys.platform)
+    if problem:
+        raise UsageError(problem)
+    record, handicap = None, 0
+    if args.sgf is not None:
+        for flag, value in (("--size", args.size), ("--komi", args.komi), ("--handicap", args.handicap)):
+            if value is not None:
+                raise UsageError(f"{flag} comes from the SGF file: leave it out with --sgf")
+        try:
+            record = load(args.sgf, ko=args.ko)
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.sgf}: {exc.strerror or exc}") from None
+        except SGFError as exc:
+            raise UsageError(str(exc)) from None
+        rules = record.game_rules
+    else:
+        try:
+            size = int(args.size or "9")
+        except ValueError:
+            size = None
+        if size is None or not MIN_SIZE <= size <= MAX_SIZE:
+            raise UsageError(f"--size {args.size!r} is not an integer from {MIN_SIZE} to {MAX_SIZE}")
+        try:
+            handicap = int(args.handicap or "0")
+        except ValueError:
+            raise UsageError(f"--handicap {args.handicap!r} is not an integer") from None
+        if handicap:
+            try:
+                gui.handicap_points(size, handicap)
+            except ValueError as exc:
+                raise UsageError(f"--{exc}") from None
+        try:
+            komi = float(args.komi if args.komi is not None else "0.5" if handicap else "7.5")
+        except ValueError:
+            komi = math.nan
+        if not math.isfinite(komi):
+            raise UsageError(f"--komi {args.komi!r} is not a finite number")
+        rules = Rules(size=size, komi=komi, ko=args.ko)
+
+    def build(spec: str):
+        try:
+            return make_any_player(spec)
+        except (PlayerSpecError, ValueError) as exc:
+            raise UsageError(str(exc).splitlines()[0]) from None
+        except OSError as exc:
+            raise UsageError(f"cannot build player {spec!r}: {exc}") from None
+
+    bots = [build(args.player)]
+    try:
+        if args.watch is not None:
+            bots.append(build(args.watch))
+        for bot in bots:
+            bot.reset(rules)  # starts GNU Go, checks a network's board size
+    except (UsageError, FileNotFoundError, ValueError, EngineDied, GTPError, OSError) as exc:
+        for bot in bots:
+            bot.close()
+        if isinstance(exc, UsageError):
+            raise
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(reason if isinstance(exc, (FileNotFoundError, ValueError)) else
+                         f"cannot start player {bot.name!r}: {reason}") from None
+    you = {"black": BLACK, "white": WHITE}.get(args.color) or random.choice((BLACK, WHITE))
+    seats = {-you: bots[0], you: bots[1] if len(bots) > 1 else None}
+    games = gui.user_games_dir(os.environ, Path.home())
+    view = gui.GameView(seats, rules, games_dir=games, handicap=handicap, record=record, save_path=args.save,
+                        bot_delay=0.6 if args.watch else 0.0, swap_each_game=args.color == "random")
+    try:
+        gui.run_window(view)
+    except gui.DisplayError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"games are saved in {games}")
+
+
+def _add_play(commands: argparse._SubParsersAction) -> None:
+    play = commands.add_parser(
+        "play", help="play against a player in a window (or watch two players)",
+        description="A pygame window: click to play; P pass, U undo (the bot's reply too), R resign, N new game, "
+                    "S save SGF, A show what the bot thought (heat map and line), arrows browse the game. Every game "
+                    "is also saved to $XDG_DATA_HOME/minigo/games (~/.local/share/minigo/games).")
+    play.add_argument("--player", default="random", metavar="SPEC",
+                      help="your opponent: random, gnugo[:LEVEL], policy:RUN, mcts:RUN[,playouts=N]... "
+                           "(default %(default)s)")
+    play.add_argument("--color", choices=["black", "white", "random"], default="black",
+                      help="your colour (random: drawn again for each new game) (default %(default)s)")
+    play.add_argument("--size", help="board size, 1 to 19 (default 9)")
+    play.add_argument("--komi", help="komi (default 7.5, or 0.5 with a handicap)")
+    play.add_argument("--handicap", help="fixed handicap stones for Black, 2 to 9 (White then moves first)")
+    play.add_argument("--ko", choices=["positional", "simple"], default="positional",
+                      help="ko rule (default %(default)s)")
+    play.add_argument("--sgf", metavar="FILE", help="open a game record to review or continue (its size and komi)")
+    play.add_argument("--save", metavar="FILE", help="where S saves the game (default: the games folder)")
+    play.add_argument("--watch", metavar="SPEC",
+                      help="watch: this player takes your seat (the --color side) against --player")
+    play.set_defaults(run=_play)
+
+
 def _expert_games(args: argparse.Namespace) -> None:
     import logging
     import math
@@ -184,8 +300,9 @@ def _train(args: argparse.Namespace) -> None:
     from models.checkpoint import CheckpointError
     from selfplay import pipeline, sl
 
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING if args.quiet else logging.INFO)  # RUN/log.txt still gets everything
     overrides = list(args.set or [])
     if args.device:
         overrides += [f"{stage}.device={args.device}" for stage in pipeline.STAGES]
@@ -208,22 +325,202 @@ def _train(args: argparse.Namespace) -> None:
     if "value" in results:
         v = results["value"]
         print(f"value net: validation MSE {v.val_mse:.3f} (train {v.train_mse:.3f}) -> {v.value}")
-    print(f"play it: minigo gtp --player policy:{run_dir}")
+    if "mcts" in results:
+        for name, (rate, (low, high), games) in results["mcts"].win_rates.items():
+            print(f"MCTS ({results['mcts'].player}) against {name}: {rate:.1%} [95% {low:.1%}, {high:.1%}] of {games}")
+    print(f"report: {results['report']}")
+    print(f"play it: minigo play --player mcts:{run_dir}   (or minigo gtp --player mcts:{run_dir} in a GUI)")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from selfplay.report import write_report
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir} is not a run folder")
+    path = write_report(run_dir)
+    print(path.read_text(), end="")
+    print(f"written to {path.parent}")
+
+
+def _add_report(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser("report", help="write a run's report: figures beside the paper's, learning curves")
+    report.add_argument("run_dir", metavar="RUN", help="the run folder")
+    report.set_defaults(run=_report)
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
     from selfplay import pipeline
 
-    train = commands.add_parser("train", help="run the training pipeline: sl (+ rollout), rl, value")
+    train = commands.add_parser("train", help="run the training pipeline: sl (+ rollout), rl, value, mcts")
     train.add_argument("--preset", default="quick",
                        help=f"{' | '.join(pipeline.preset_names())} | FILE.toml (default %(default)s)")
     train.add_argument("--run", dest="run_dir", metavar="DIR", help="run folder (default runs/PRESET)")
-    train.add_argument("--stages", default="sl,rl,value", help="comma-separated stages in order (default %(default)s)")
+    train.add_argument("--stages", default="sl,rl,value,mcts",
+                       help="comma-separated stages in order (default %(default)s)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: the preset's)")
     train.add_argument("--set", action="append", metavar="STAGE.FIELD=VALUE", help="override one config field")
     train.add_argument("--force", action="store_true", help="reuse a run folder made by another preset or size")
     train.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
     train.set_defaults(run=_train)
+
+
+# -- measuring strength: eval and ladder (selfplay/evaluate.py) ------------------------------------------------
+
+
+def _integer_flag(flag: str, text: str | None, low: int) -> int:
+    try:
+        value = int(text) if text is not None else None
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise UsageError(f"{flag} {text!r} is not an integer >= {low}")
+    return value
+
+
+def _match_fields(args: argparse.Namespace) -> dict:
+    """--size, --komi, --ko, --workers and --seed as MatchConfig / LadderConfig fields; one line on bad input."""
+    import math
+
+    from minigo.coords import MAX_SIZE, MIN_SIZE
+
+    size = _integer_flag("--size", args.size, MIN_SIZE)
+    if size > MAX_SIZE:
+        raise UsageError(f"--size {args.size!r} is not an integer from {MIN_SIZE} to {MAX_SIZE}")
+    try:
+        komi = float(args.komi)
+    except ValueError:
+        komi = math.nan
+    if not math.isfinite(komi):
+        raise UsageError(f"--komi {args.komi!r} is not a finite number")
+    fields = {"size": size, "komi": komi, "ko": args.ko, "seed": _integer_flag("--seed", args.seed, 0)}
+    if args.workers is not None:
+        fields["workers"] = _integer_flag("--workers", args.workers, 1)
+    return fields
+
+
+def _flag_error(exc: ValueError) -> UsageError:
+    """A config's ValueError (its message starts with the field's name) as a UsageError naming the flag."""
+    name, _, rest = str(exc).partition(" ")
+    return UsageError(f"--{name.replace('_', '-')} {rest}")
+
+
+def _add_match_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--size", default="9", help="board size (default %(default)s)")
+    parser.add_argument("--komi", default="7.5", help="komi; .0 allows draws, which count half (default %(default)s)")
+    parser.add_argument("--ko", choices=["positional", "simple"], default="positional",
+                        help="ko rule (default %(default)s)")
+    parser.add_argument("--workers", help="games played at once, one process each (default: the number of cores)")
+    parser.add_argument("--seed", default="0", help="match seed: game i's seeds come from (seed, i) (default 0)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _eval(args: argparse.Namespace) -> None:
+    import logging
+
+    from selfplay import evaluate
+
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="minigo eval: %(message)s")
+    fields = _match_fields(args)
+    games = _integer_flag("--games", args.games, 1)
+    sprt = None
+    if args.sprt is not None:
+        try:
+            elo0, elo1 = (float(part) for part in args.sprt.split(","))
+            sprt = evaluate.SPRT(elo0, elo1)
+        except ValueError:
+            raise UsageError(f"--sprt {args.sprt!r} is not ELO0,ELO1 with ELO0 < ELO1 (e.g. 0,35)") from None
+    a, b = evaluate.resolve_spec(args.a), evaluate.resolve_spec(args.b)
+    out = args.out or evaluate.default_out(a, b, fields["size"], fields["komi"], fields["ko"], fields["seed"])
+    try:
+        config = evaluate.MatchConfig(a=a, b=b, out=out, games=games, sprt=sprt, **fields)
+    except ValueError as exc:
+        raise _flag_error(exc) from None
+    try:
+        result = evaluate.run_match(config, progress=not args.no_progress)
+    except (evaluate.MatchError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    for line in evaluate.format_match(result):
+        print(line)
+    print(f"games and {evaluate.RESULT_FILE} in {config.out}")
+
+
+def _add_eval(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "eval", help="play A against B: win rate with a 95%% Wilson interval, Elo difference, optional SPRT",
+        description="Play a match between two players, colours alternating, games in parallel worker processes; "
+                    "each game's SGF (PB/PW: the specs) goes to OUT/games, the summary to OUT/result.json. The same "
+                    "command plays the same games, and rerun resumes a half-finished match.")
+    parser.add_argument("a", metavar="A", help="player spec: random, gnugo:LEVEL, policy:CKPT, mcts:RUN,playouts=N, "
+                                               "or a checkpoint file or run folder (its strongest player)")
+    parser.add_argument("b", metavar="B", help="the opponent, the same way")
+    parser.add_argument("--games", default="100", help="games to play; with --sprt, at most (default %(default)s)")
+    parser.add_argument("--out", metavar="DIR", help="match folder (default runs/evals/A_vs_B_SIZE_HASH)")
+    parser.add_argument("--sprt", metavar="ELO0,ELO1",
+                        help="stop once a sequential probability ratio test (alpha = beta = 0.05) decides between "
+                             "A being ELO0 and ELO1 stronger (Leela Zero gates networks with 0,35)")
+    _add_match_flags(parser)
+    parser.set_defaults(run=_eval)
+
+
+def _ladder(args: argparse.Namespace) -> None:
+    import logging
+    import math
+    from pathlib import Path
+
+    from selfplay import evaluate
+
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="minigo ladder: %(message)s")
+    fields = _match_fields(args)
+    games = _integer_flag("--games-per-pair", args.games_per_pair, 1)
+    try:
+        temperature = float(args.temperature)
+    except ValueError:
+        temperature = math.nan
+    if not (temperature >= 0 and math.isfinite(temperature)):
+        raise UsageError(f"--temperature {args.temperature!r} is not a number >= 0")
+    try:
+        entries = evaluate.ladder_entries(args.players, temperature)
+    except evaluate.MatchError as exc:
+        raise UsageError(str(exc)) from None
+    out = args.out
+    if out is None:
+        first = Path(args.players[0])
+        if not (first / "checkpoints").is_dir():
+            raise UsageError("--out is needed unless the first item is a run folder (then RUN/ladder)")
+        out = first / "ladder"
+    try:
+        config = evaluate.LadderConfig(entries=tuple(entries), out=out, games_per_pair=games, **fields)
+    except ValueError as exc:
+        raise _flag_error(exc) from None
+    try:
+        result = evaluate.run_ladder(config, progress=not args.no_progress)
+    except (evaluate.MatchError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    for line in evaluate.format_ladder(result):
+        print(line)
+    print(f"played {result.played_this_session} new games; ratings in {config.out / 'ladder.json'}"
+          + (f", plot in {result.plot}" if result.plot else ""))
+
+
+def _add_ladder(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "ladder", help="round robin among a run's checkpoints and other players; Bradley-Terry Elo ratings",
+        description="Every pair of players plays a match (games already in OUT are reused, so a ladder grows with "
+                    "its run); ratings are fitted by Bradley-Terry maximum likelihood with 95% intervals, printed, "
+                    "written to OUT/ladder.json and plotted against training step in OUT/ladder.png (needs "
+                    "matplotlib: pip install -e '.[plot]').")
+    parser.add_argument("players", nargs="+", metavar="DIR_OR_SPEC",
+                        help="a run folder (its policy checkpoints) or a player spec (random, gnugo:1, ...)")
+    parser.add_argument("--games-per-pair", default="20", metavar="N", help="games per pair (default %(default)s)")
+    parser.add_argument("--out", metavar="DIR", help="ladder folder (default: FIRST_RUN/ladder)")
+    parser.add_argument("--temperature", default="1",
+                        help="checkpoints from a run folder sample their moves at this temperature, so that two "
+                             "networks do not replay one game (0: greedy) (default %(default)s)")
+    _add_match_flags(parser)
+    parser.set_defaults(run=_ladder)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,12 +534,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="ko rule (default %(default)s)")
     show.set_defaults(run=_show)
     _add_gtp(commands)
+    _add_play(commands)
     _add_expert_games(commands)
     _add_train(commands)
+    _add_eval(commands)
+    _add_ladder(commands)
+    _add_report(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before torch loads: idle OpenMP threads that spin make torch several times slower whenever anything else
+    # (search, features, another process) shares the cores, which is always the case here.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:
