@@ -315,6 +315,10 @@ def _train(args: argparse.Namespace) -> None:
         raise UsageError(str(exc)) from None
     except (ValueError, FileNotFoundError) as exc:  # bad data paths and the like, from the stages
         raise UsageError(str(exc).splitlines()[0]) from None
+    except OSError as exc:  # a full disk, a read-only folder: every file written so far is whole (atomic writes)
+        where = f" {exc.filename}" if exc.filename else ""
+        raise UsageError(f"cannot write{where}: {exc.strerror or exc}; what was written before is intact, and "
+                         f"running the same command again resumes") from None
     if "sl" in results:
         r = results["sl"]
         print(f"SL policy: validation top-1 {r.val_top1:.1%} -> {r.policy}")

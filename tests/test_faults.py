@@ -110,3 +110,39 @@ def test_sigkill_in_sl_and_in_rl_then_resume_completes_the_run_once(tmp_path):
     assert len(shards) == 3
     assert "MCTS" in out and (run / "report" / "summary.md").exists()
     assert not list(run.rglob("*.tmp")) and not list(run.rglob(".*.tmp"))  # nothing half-written left behind
+
+
+def test_full_disk_while_training_is_one_line_and_keeps_what_was_written(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from minigo import atomic
+    from selfplay import cli
+
+    write_games(tmp_path / "games", 12)
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(PRESET.format(data=tmp_path / "games"))
+    run = tmp_path / "run"
+    assert cli.main(["train", "--preset", str(preset), "--run", str(run), "--stages", "sl", "--set", "sl.epochs=1",
+                     "--set", "sl.rollout_epochs=0", "--quiet"]) == 0
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != "log.txt"}
+    real = atomic.write_atomic
+    calls = {"n": 0}
+
+    def fills_up(path, data):
+        calls["n"] += 1
+        if calls["n"] > 2:  # config.toml and the first metrics line go through; then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, data)
+
+    for module in ("minigo.atomic", "models.checkpoint", "selfplay.sl", "selfplay.pipeline", "selfplay.resume"):
+        monkeypatch.setattr(f"{module}.write_atomic", fills_up, raising=False)
+    code = cli.main(["train", "--preset", str(preset), "--run", str(run), "--stages", "sl", "--set", "sl.epochs=2",
+                     "--set", "sl.rollout_epochs=0", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "No space left on device" in err[0]
+    for path, data in before.items():
+        if path.name not in ("config.toml", "metrics.jsonl"):
+            assert path.read_bytes() == data, f"{path} changed"
+    from models import checkpoint
+
+    assert checkpoint.load(run / "checkpoints" / "sl_policy.safetensors").step == 1
