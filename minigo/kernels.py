@@ -418,6 +418,25 @@ def _next_random(state):
 
 
 @njit(cache=True)
+def playout_history(boards, hashes, hlen, moves_left, superko):
+    """The superko history a playout extends: every board of the game so far, room for ``moves_left`` more,
+    and an open-addressing table of their hashes so each candidate move is checked in O(1).
+
+    Returns (hashes, boards, table, table mask, length); without ``superko`` nothing is recorded (length 0).
+    """
+    n = boards.shape[1]
+    capacity = hlen + max(moves_left, 0) + 1
+    hist_hash = np.empty(capacity, np.int64)
+    hist_board = np.empty((capacity if superko else 0, n), np.int8)
+    length = hlen if superko else 0
+    table, table_mask = _hash_table(hashes, length, capacity)
+    for i in range(length):
+        hist_hash[i] = hashes[i]
+        hist_board[i] = boards[i]
+    return hist_hash, hist_board, table, table_mask, length
+
+
+@njit(cache=True)
 def random_playout(boards, hashes, hlen, tables, color, ko, passes, move_number, move_cap, superko, seed):
     """Play uniformly random legal moves that never fill the mover's own single-point eye, passing only when
     no such move is left, until two consecutive passes or ``move_cap`` moves in all.
@@ -427,16 +446,8 @@ def random_playout(boards, hashes, hlen, tables, color, ko, passes, move_number,
     """
     board = boards[hlen - 1].copy()
     n = board.shape[0]
-    capacity = hlen + max(move_cap - move_number, 0) + 1
-    # Superko history: every board of the game so far and of this playout, with an open-addressing table
-    # of their hashes so each candidate is checked in O(1).
-    hist_hash = np.empty(capacity, np.int64)
-    hist_board = np.empty((capacity if superko else 0, n), np.int8)
-    length = hlen if superko else 0
-    table, table_mask = _hash_table(hashes, length, capacity)
-    for i in range(length):
-        hist_hash[i] = hashes[i]
-        hist_board[i] = boards[i]
+    hist_hash, hist_board, table, table_mask, length = playout_history(boards, hashes, hlen, move_cap - move_number,
+                                                                       superko)
     h = hashes[hlen - 1]
 
     empties = np.empty(n, np.int32)

@@ -476,16 +476,8 @@ def _playout(boards, hashes, hlen, tables, nbr8, code_table, weights, color, ko,
     moves in all. Returns (final board, points played with ``size*size`` for a pass, black area, white area)."""
     board = boards[hlen - 1].copy()
     n = board.shape[0]
-    capacity = hlen + max(move_cap - move_number, 0) + 1
-    # Superko history: every board of the game so far and of this playout, with a hash table, as in
-    # kernels.random_playout.
-    hist_hash = np.empty(capacity, np.int64)
-    hist_board = np.empty((capacity if superko else 0, n), np.int8)
-    length = hlen if superko else 0
-    table, table_mask = _hash_table(hashes, length, capacity)
-    for i in range(length):
-        hist_hash[i] = hashes[i]
-        hist_board[i] = boards[i]
+    hist_hash, hist_board, table, table_mask, length = kernels.playout_history(boards, hashes, hlen,
+                                                                               move_cap - move_number, superko)
     h = hashes[hlen - 1]
 
     gid = np.empty(n, np.int32)
