@@ -113,9 +113,9 @@ class _History:
         self.frozen.flags.writeable = False
         self.length = 0
 
-    def fork(self, hlen: int) -> _History:
-        """A new buffer holding our first ``hlen`` rows, with room to grow."""
-        capacity = max(2 * hlen, 16)
+    def fork(self, hlen: int, room: int) -> _History:
+        """A new buffer holding our first ``hlen`` rows, with room for ``room`` more."""
+        capacity = hlen + max(room, 1)
         other = _History(capacity, self.boards.shape[1])
         other.hashes[:hlen] = self.hashes[:hlen]
         other.boards[:hlen] = self.boards[:hlen]
@@ -229,8 +229,10 @@ class Position:
         if not 0 <= point < n:
             raise IllegalMove(f"{color_name(color)} {point}: off the {self.size}x{self.size} board")
         hist, hlen = self._hist, self._hlen
-        if hist.length != hlen or hlen == hist.hashes.shape[0]:
-            hist = hist.fork(hlen)
+        if hist.length != hlen:
+            hist = hist.fork(hlen, 8)  # a branch (a search trying another move) rarely goes far
+        elif hlen == hist.hashes.shape[0]:
+            hist = hist.fork(hlen, max(hlen, 16))  # the line of play grows: doubling keeps appends O(1)
         status, ko, n_captured = kernels.play(hist.boards, hist.hashes, hlen, tables(self.size), point, color,
                                               self.ko if color == self.to_play else -1, self.rules.superko)
         if status != kernels.OK:
