@@ -183,7 +183,9 @@ def train(config: PipelineConfig, run_dir: Path, stages: Sequence[str], force: b
         results["report"] = write_report(run_dir)
         log.info("report written to %s", results["report"])
     except BaseException as exc:
-        log.error("stopped: %s: %s", type(exc).__name__, exc)
+        # Into the run's log only: the command line reports the stop itself, in one line.
+        handler.handle(log.makeRecord(log.name, logging.ERROR, __file__, 0, "stopped: %s: %s",
+                                      (type(exc).__name__, exc), None))
         raise
     finally:
         root.removeHandler(handler)

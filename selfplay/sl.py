@@ -120,8 +120,8 @@ def load_expert_games(config: SLConfig) -> list[GameRecord]:
     if config.max_games:
         games = games[: config.max_games]
     if len(games) < 2:
-        raise TrainingError(f"{path}: {len(games)} usable {config.board_size}x{config.board_size} game(s); "
-                            f"need at least 2")
+        raise TrainingError(f"{path}: {len(games)} usable {config.board_size}x{config.board_size} game(s), need at "
+                            f"least 2 (skipped: {skipped})")
     return games
 
 

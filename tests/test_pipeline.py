@@ -129,3 +129,17 @@ def test_report_puts_each_stage_beside_the_paper(tmp_path, monkeypatch):
     assert "62.0% wins against the SL policy" in text and "> 80%" in text
     assert "MSE 0.300 train / 0.330 validation" in text and "0.234" in text
     assert "install matplotlib" in text
+
+
+@pytest.mark.parametrize("data,message", [
+    ("{tmp}/missing", "does not exist: expected a folder or an archive of SGF files"),
+    ("{tmp}/empty", "holds no SGF files"),
+    ("tests/data", "0 usable 9x9 game(s), need at least 2 (skipped: 0 of another size, 1 with handicap"),
+])
+def test_unusable_training_data_is_one_line_and_exit_2(data, message, tmp_path):
+    (tmp_path / "empty").mkdir()
+    out = subprocess.run([sys.executable, "-m", "selfplay.cli", "train", "--run", str(tmp_path / "r"), "--stages", "sl",
+                          "--set", f"sl.data={data.format(tmp=tmp_path)}", "--quiet"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
