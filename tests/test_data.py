@@ -437,3 +437,22 @@ def test_unpacking_something_that_is_not_a_bundle_is_one_line(capsys, tmp_path):
     bad.write_bytes(gzip.compress(b"(;FF[4]SZ[9];B[dd])"))  # no "game N" root comment
     assert cli.main(["expert-games", "--out", str(tmp_path / "run"), "--unpack", str(bad)]) == 2
     assert "root comment" in capsys.readouterr().err
+
+
+def test_bundled_games_load_replay_and_have_a_card():
+    """The expert games shipped in the package: 9x9, komi 7.5, legal, results matching our scoring."""
+    from selfplay.data import bundled_games_path, load_games
+
+    path = bundled_games_path(9)
+    card = path.with_suffix("").with_suffix(".md")
+    assert card.exists(), f"{card} (how the bundled games were made) is missing"
+    games, skipped = load_games(path, size=9)
+    assert skipped.total == 0
+    assert len(games) >= 500
+    assert {g.size for g in games} == {9} and {g.komi for g in games} == {7.5}
+    levels = {g.black for g in games}
+    assert any("level 10" in name for name in levels) and any("level 1" == name[-7:] for name in levels)
+    for record in games[:: max(1, len(games) // 40)]:
+        final = record.final_position()
+        if not record.result.endswith("+R"):
+            assert final.result() == record.result
