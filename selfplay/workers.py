@@ -94,8 +94,14 @@ Evaluate = Callable[[Sequence[Position]], np.ndarray]
 
 
 def play_lockstep(tasks: Sequence[GameTask], policies: dict[str, Evaluate], rules: Rules,
-                  rng: np.random.Generator) -> list[SelfPlayGame]:
-    """Play ``tasks`` to the end together; each step is one batched call per policy that has a move to make."""
+                  rng: np.random.Generator, free_pass: bool = False) -> list[SelfPlayGame]:
+    """Play ``tasks`` to the end together; each step is one batched call per policy that has a move to make.
+
+    Unless ``free_pass``, a policy passes only when no sensible move is left, or to end a game it wins after
+    the opponent passed: otherwise two early passes end the game at once and White wins by komi, and a
+    policy-gradient learner soon learns to pass (seen in a 9x9 run). Under area scoring with the eye rule
+    this takes no correct play away.
+    """
     positions = {task.index: Position.empty(rules=rules) for task in tasks}
     moves: dict[int, list[int]] = {task.index: [] for task in tasks}
     by_index = {task.index: task for task in tasks}
@@ -111,13 +117,27 @@ def play_lockstep(tasks: Sequence[GameTask], policies: dict[str, Evaluate], rule
                 chosen = [_uniform_move(p, rng) for p in batch]
             else:
                 probabilities = policies[key](batch)
-                chosen = [_sample(row, rng) for row in probabilities]
+                chosen = [_sample(row if free_pass else _no_early_pass(row, p), rng)
+                          for row, p in zip(probabilities, batch, strict=True)]
             for index, move in zip(indices, chosen, strict=True):
                 positions[index] = positions[index].play(move)
                 moves[index].append(move)
         active = [i for i in active if not positions[i].is_game_over]
     return [SelfPlayGame(t.index, moves[t.index], positions[t.index].score(), t.black, t.white, t.random_move_at)
             for t in tasks]
+
+
+def _no_early_pass(probabilities: np.ndarray, position: Position) -> np.ndarray:
+    """``probabilities`` without the pass, unless nothing sensible is left or passing now wins a finished game."""
+    if probabilities[-1] == 0:
+        return probabilities
+    if not position.sensible_moves()[:-1].any():
+        return probabilities
+    if position.passes >= 1 and position.score() * position.to_play > 0:
+        return probabilities  # the opponent passed and the board as it stands wins: passing ends it
+    out = probabilities.copy()
+    out[-1] = 0.0
+    return out if out.sum() > 0 else probabilities
 
 
 def _uniform_move(position: Position, rng: np.random.Generator) -> int:
@@ -143,6 +163,7 @@ class PlayTask:
     checkpoints: dict[str, str]
     rules: Rules
     seed: int
+    free_pass: bool = False
 
 
 @dataclass
@@ -197,7 +218,7 @@ def _worker_main(worker: int, inbox: mp.Queue, outbox: mp.Queue, log_queue: mp.Q
                     loaded[path] = (stamp, _policy_from_checkpoint(path))
                 policies[key] = loaded[path][1]
             rng = np.random.default_rng([task.seed, task.games[0].index if task.games else 0])
-            games = play_lockstep(task.games, policies, task.rules, rng)
+            games = play_lockstep(task.games, policies, task.rules, rng, task.free_pass)
             outbox.put(TaskResult(task.task_id, worker, games, time.time() - started))
         except Exception:  # noqa: BLE001 - reported to the parent, which decides; the worker then exits
             outbox.put(WorkerFailed(worker, task.task_id, traceback.format_exc()))

@@ -215,3 +215,25 @@ def _running(pid: int) -> bool:
         return False
     except OSError:
         return os.path.exists(f"/proc/{pid}")
+
+
+def passer(positions):
+    """A stub policy that puts almost everything on the pass."""
+    out = np.zeros((len(positions), 26))
+    for i, p in enumerate(positions):
+        legal = np.flatnonzero(p.legal_moves())
+        out[i, legal] = 0.001
+        out[i, 25] = 1.0
+    return out
+
+
+def test_self_play_passes_only_when_nothing_sensible_is_left_or_to_end_a_won_game(rng):
+    [game] = play_lockstep([GameTask(0, black="p", white="p")], {"p": passer}, RULES, rng)
+    positions = game.positions(RULES)
+    for position, move in zip(positions, game.moves, strict=False):
+        if move == 25:
+            wins = position.passes >= 1 and position.score() * position.to_play > 0
+            assert wins or not position.sensible_moves()[:-1].any()
+    assert len(game.moves) > 10
+    [free] = play_lockstep([GameTask(0, black="p", white="p")], {"p": passer}, RULES, rng, free_pass=True)
+    assert free.moves == [25, 25]  # what a pass-happy policy does when nothing stops it: White wins by komi
