@@ -42,7 +42,7 @@ from models.losses import reinforce_loss, value_mse
 from models.nets import NetConfig, build, masked_log_softmax
 from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
 from selfplay.sl import TrainingError, append_metrics, resolve_device
-from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, split_tasks
+from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, sampling_mask, split_tasks
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,9 @@ def current_moves(games: list[SelfPlayGame], key: str, rules: Rules, feature_set
             if mover != key:
                 continue
             x.append(planes(position, feature_set).astype(np.uint8))
-            legal.append(position.legal_moves())
+            mask = sampling_mask(position)
+            mask[move] = True  # a pass sampled as the last resort (nothing else had probability)
+            legal.append(mask)
             moves.append(move)
             z.append(float(np.sign(game.score) * position.to_play))
     size = rules.size
@@ -275,8 +277,13 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
 
 def _update(policy, optimizer, baseline, baseline_optimizer, batch: Batch, config: RLConfig,
             device: torch.device, chunk: int = 512) -> dict[str, float]:
-    """One policy-gradient step over the batch (in chunks, gradients accumulated); returns its statistics."""
-    policy.train()
+    """One policy-gradient step over the batch (in chunks, gradients accumulated); returns its statistics.
+
+    The policy stays in eval mode: its batch norms keep the statistics the games were played with, so the
+    gradient is that of the policy that acted (train mode would normalise by this batch's statistics and
+    overwrite the running ones with self-play's, changing the policy beyond the gradient step).
+    """
+    policy.eval()
     baseline.train()
     optimizer.zero_grad(set_to_none=True)
     baseline_optimizer.zero_grad(set_to_none=True)

@@ -237,3 +237,32 @@ def test_self_play_passes_only_when_nothing_sensible_is_left_or_to_end_a_won_gam
     assert len(game.moves) > 10
     [free] = play_lockstep([GameTask(0, black="p", white="p")], {"p": passer}, RULES, rng, free_pass=True)
     assert free.moves == [25, 25]  # what a pass-happy policy does when nothing stops it: White wins by komi
+
+
+def test_the_gradient_is_taken_over_the_moves_self_play_sampled_from(rng):
+    [game] = play_lockstep([GameTask(0, black="current", white="p")], {"current": passer, "p": passer}, RULES, rng)
+    batch = rl.current_moves([game], "current", RULES, "alphago")
+    positions = [p for p in game.positions(RULES)[:-1] if p.to_play == BLACK]
+    for position, mask, move in zip(positions, batch.legal, batch.moves, strict=True):
+        assert mask[move]
+        assert mask[25] == (not position.sensible_moves()[:-1].any()
+                            or (position.passes >= 1 and position.score() * position.to_play > 0))
+        assert (mask[:25] == position.legal_moves()[:25]).all()
+
+
+def test_policy_update_keeps_the_batch_norm_statistics_the_games_were_played_with(run_dir, rng):
+    sl = checkpoint.load(run_dir / "checkpoints" / "sl_policy.safetensors", kind="policy")
+    policy = build(sl.config)
+    policy.load_state_dict(sl.net.state_dict())
+    games = play_lockstep([GameTask(i, black="current", white="current") for i in range(4)],
+                          {"current": lowest}, RULES, rng)
+    batch = rl.current_moves(games, "current", RULES, "alphago")
+    before = {k: v.clone() for k, v in policy.state_dict().items() if "running" in k}
+    baseline_config = NetConfig(kind="value", board_size=5, filters=8, blocks=1)
+    baseline = build(baseline_config)
+    config = rl.RLConfig(baseline="value")
+    stats = rl._update(policy, torch.optim.Adam(policy.parameters(), 1e-3), baseline,
+                       torch.optim.Adam(baseline.parameters(), 1e-3), batch, config, torch.device("cpu"))
+    assert stats["grad_norm"] > 0
+    after = policy.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
