@@ -11,7 +11,9 @@ reproduce that gap.
 Games are made by the self-play workers in chunks; each chunk is written at once as a shard
 ``RUN/data/value_XXXXX.npz`` (atomically), so a stopped run keeps its shards and makes only the missing ones.
 The ValueNet is then trained by MSE with a random board symmetry per example and a validation split by game;
-the best epoch by validation MSE is ``RUN/checkpoints/value.safetensors``.
+the best epoch by validation MSE is ``RUN/checkpoints/value.safetensors``. After every epoch a resume point
+``RUN/checkpoints/resume/value_EPOCH.safetensors`` (+ optimizer; the last two kept) is written, so a stopped
+run trains only the epochs it had not finished and logs each epoch once.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from models import checkpoint
 from models.features import N_SYMMETRIES, planes, transform
 from models.losses import value_mse
 from models.nets import NetConfig, build
+from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
 from selfplay.rl import require, worker_count
 from selfplay.sl import TrainingError, append_metrics, resolve_device
 from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, split_tasks
@@ -60,6 +63,9 @@ class ValueConfig:
     """Channels of the value net's trunk (0: as the SL policy)."""
     blocks: int = 0
     """Residual blocks of the value net (0: as the SL policy)."""
+    init: str = "rl"
+    """The value net's trunk starts as the RL policy's (``rl``) or from random weights (``scratch``): with
+    thousands of positions rather than the paper's 30 million, the policy's features are most of what it knows."""
     epochs: int = 10
     """Passes over the training positions."""
     batch_size: int = 256
@@ -79,6 +85,8 @@ class ValueConfig:
         for name in ("games", "games_per_shard", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"value.{name} = {getattr(self, name)!r} must be at least 1")
+        if self.init not in ("rl", "scratch"):
+            raise ValueError(f"value.init = {self.init!r}: expected rl or scratch")
         if self.positions_per_game not in ("one", "all"):
             raise ValueError(f"value.positions_per_game = {self.positions_per_game!r}: expected one or all")
         if not 0 < self.validation < 1:
@@ -166,6 +174,19 @@ def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(xs), np.concatenate(zs), np.concatenate(ids)
 
 
+def initial_net(net_config: NetConfig, init: str, rl_path: Path) -> torch.nn.Module:
+    """A fresh value net; with ``init == "rl"`` its trunk is a copy of the RL policy's (which must match it)."""
+    net = build(net_config)
+    if init == "rl":
+        rl_net = checkpoint.load(rl_path, kind="policy")
+        if (rl_net.config.filters, rl_net.config.blocks) != (net_config.filters, net_config.blocks):
+            raise TrainingError(f"value.init = rl needs the value net's trunk to match the RL policy's "
+                                f"({rl_net.config.filters} filters x {rl_net.config.blocks} blocks): set "
+                                f"value.filters and value.blocks to 0, or value.init = scratch")
+        net.trunk.load_state_dict(rl_net.net.trunk.state_dict())
+    return net
+
+
 def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = True) -> ValueResult:
     """Make the value data (SL then random then RL) and fit the value net into ``run_dir``."""
     run_dir = Path(run_dir)
@@ -188,20 +209,35 @@ def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = T
 
     net_config = NetConfig(kind="value", board_size=rules.size, feature_set=feature_set,
                            filters=config.filters or sl.config.filters, blocks=config.blocks or sl.config.blocks)
-    net = build(net_config).to(device)
+    torch.manual_seed(config.seed)  # the same initial net every time: a resumed run equals an uninterrupted one
+    net = initial_net(net_config, config.init, rl_path)
+    net = net.to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train_idx) / config.batch_size))
     total = steps_per_epoch * config.epochs
     best_path = ckpt_dir / "value.safetensors"
-    best = (math.inf, math.inf)
-    step = 0
-    for epoch in range(config.epochs):
+    # Resume points as in selfplay.sl: without them a run stopped in epoch k trained again from epoch 1 and
+    # appended epochs 1..k to metrics.jsonl a second time.
+    resume_dir = ckpt_dir / "resume"
+    start_epoch, best = 0, (math.inf, math.inf)
+    point = latest_resume_point(resume_dir, "value", optimizer, kind="value")
+    if point is not None:
+        net.load_state_dict(point.net_state)
+        start_epoch = point.step
+        best = (float(point.state["best_val_mse"]), float(point.state["best_train_mse"]))
+        log.info("value: resuming after epoch %d from %s (best validation MSE %.4f)", start_epoch, point.path,
+                 best[0])
+    truncate_metrics(run_dir, "value", "epoch", start_epoch)
+    for epoch in range(start_epoch, config.epochs):
         started = time.time()
         net.train()
-        order = rng.permutation(train_idx)
+        # One generator per epoch (not one for the whole run), so a resumed epoch draws what it drew the first time.
+        epoch_rng = np.random.default_rng([config.seed, epoch + 1])
+        step = epoch * steps_per_epoch
+        order = epoch_rng.permutation(train_idx)
         for start in range(0, len(order), config.batch_size):
             index = order[start:start + config.batch_size]
-            k = int(rng.integers(N_SYMMETRIES))  # one symmetry per batch: cheap, and over an epoch all appear
+            k = int(epoch_rng.integers(N_SYMMETRIES))  # one symmetry per batch: cheap, and over an epoch all appear
             xb = torch.from_numpy(transform(x[index], k)).to(device, torch.float32)
             loss = value_mse(net(xb), torch.from_numpy(z[index]).to(device))
             if not torch.isfinite(loss):
@@ -222,7 +258,10 @@ def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = T
             best = (val_mse, train_mse)
             checkpoint.save(best_path, net, net_config, stage="value", step=epoch + 1, parent=str(rl_path),
                             metrics={"val_mse": val_mse, "train_mse": train_mse})
+        # Metrics first, then the resume point: a stop between them redoes the epoch, and resuming drops its line.
         append_metrics(run_dir, record)
+        save_resume_point(resume_dir, "value", epoch + 1, net, net_config, optimizer,
+                          {"best_val_mse": best[0], "best_train_mse": best[1]}, stage="value")
     write_atomic(ckpt_dir / "value_state.json", json.dumps({"val_mse": best[0], "train_mse": best[1]}).encode())
     return ValueResult(best_path, best[0], best[1])
 

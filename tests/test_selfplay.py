@@ -266,3 +266,21 @@ def test_policy_update_keeps_the_batch_norm_statistics_the_games_were_played_wit
     assert stats["grad_norm"] > 0
     after = policy.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_value_net_starts_from_the_rl_policy_trunk_or_from_scratch(run_dir):
+    from selfplay.sl import TrainingError
+
+    rl_path = run_dir / "checkpoints" / "sl_policy.safetensors"  # any policy checkpoint of the same shape
+    policy = checkpoint.load(rl_path, kind="policy").net
+    config = NetConfig(kind="value", board_size=5, filters=8, blocks=1)
+    torch.manual_seed(1)
+    warm = value.initial_net(config, "rl", rl_path)
+    cold = value.initial_net(config, "scratch", rl_path)
+    for name, tensor in policy.trunk.state_dict().items():
+        assert torch.equal(warm.trunk.state_dict()[name], tensor)
+    assert not all(torch.equal(cold.trunk.state_dict()[k], v) for k, v in policy.trunk.state_dict().items())
+    with pytest.raises(TrainingError, match="value.init = rl needs the value net's trunk to match"):
+        value.initial_net(NetConfig(kind="value", board_size=5, filters=16, blocks=1), "rl", rl_path)
+    with pytest.raises(ValueError, match="expected rl or scratch"):
+        value.ValueConfig(init="policy")
