@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,21 +74,32 @@ def metrics(run: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def train(run: Path, preset: Path) -> subprocess.Popen:
+def train(run: Path, preset: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "selfplay.cli", "train", "--preset", str(preset), "--run", str(run),
-                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             "--quiet", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
 
-def kill_when(process: subprocess.Popen, run: Path, condition, timeout: float = 240) -> None:
+def kill_at(process: subprocess.Popen, condition, timeout: float = 240) -> None:
+    """SIGKILL the process group of ``process`` as soon as ``condition()`` holds."""
     deadline = time.time() + timeout
     while time.time() < deadline and process.poll() is None:
-        if condition(metrics(run)):
+        if condition():
             os.killpg(process.pid, signal.SIGKILL)  # the whole group: the trainer and its workers
             process.wait()
             return
         time.sleep(0.05)
     raise AssertionError(f"the condition never held (exit {process.poll()}): {process.communicate()[1][-2000:]}")
+
+
+def kill_when(process: subprocess.Popen, run: Path, condition, timeout: float = 240) -> None:
+    kill_at(process, lambda: condition(metrics(run)), timeout)
+
+
+def finish(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err[-3000:]
+    return out
 
 
 @pytest.mark.slow
@@ -110,6 +122,80 @@ def test_sigkill_in_sl_and_in_rl_then_resume_completes_the_run_once(tmp_path):
     assert len(shards) == 3
     assert "MCTS" in out and (run / "report" / "summary.md").exists()
     assert not list(run.rglob("*.tmp")) and not list(run.rglob(".*.tmp"))  # nothing half-written left behind
+
+
+VALUE_EPOCHS, VALUE_SHARDS, MCTS_GAMES = 30, 4, 8
+LATER_STAGES = ("--stages", "value,mcts", "--set", "value.games=64", "--set", "value.games_per_shard=16",
+                "--set", f"value.epochs={VALUE_EPOCHS}", "--set", "value.batch_size=8",
+                "--set", f"mcts.games={MCTS_GAMES}")
+"""Stages value and mcts of PRESET, with enough shards, epochs and games that a kill lands inside each."""
+
+
+def value_shards(run: Path) -> list[Path]:
+    return sorted((run / "data").glob("value_one_*.npz"))
+
+
+def mcts_games(run: Path) -> list[Path]:
+    return sorted((run / "evals" / "mcts-vs-random" / "games").glob("*.sgf"))
+
+
+@pytest.mark.slow
+def test_sigkill_in_value_data_value_training_and_mcts_then_resume_equals_an_uninterrupted_run(tmp_path):
+    import numpy as np
+
+    write_games(tmp_path / "games", 30)
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(PRESET.format(data=tmp_path / "games"))
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    finish(train(whole, preset, "--stages", "sl,rl"))
+    shutil.copytree(whole, killed)  # both go on from the same finished sl and rl
+    finish(train(whole, preset, *LATER_STAGES))
+
+    def value_epochs(run: Path) -> list[int]:
+        return [r["epoch"] for r in metrics(run) if r["stage"] == "value"]
+
+    kill_at(train(killed, preset, *LATER_STAGES), lambda: len(value_shards(killed)) >= 1)
+    assert 1 <= len(value_shards(killed)) < VALUE_SHARDS, "not stopped while making the value data"
+    kill_when(train(killed, preset, *LATER_STAGES), killed, lambda m: any(r["stage"] == "value" for r in m))
+    assert len(value_shards(killed)) == VALUE_SHARDS
+    assert 1 <= max(value_epochs(killed)) < VALUE_EPOCHS, "not stopped while training the value net"
+    kill_at(train(killed, preset, *LATER_STAGES), lambda: len(mcts_games(killed)) >= 1)
+    assert value_epochs(killed) == list(range(1, VALUE_EPOCHS + 1))
+    assert 1 <= len(mcts_games(killed)) < MCTS_GAMES, "not stopped while playing the MCTS match"
+    assert "MCTS" in finish(train(killed, preset, *LATER_STAGES))
+
+    for run in (whole, killed):
+        records = metrics(run)
+        assert value_epochs(run) == list(range(1, VALUE_EPOCHS + 1))  # every epoch, once
+        assert [(r["opponent"], r["games"]) for r in records if r["stage"] == "mcts"] == [("random", MCTS_GAMES)]
+        assert [p.name for p in mcts_games(run)] == [f"{i:05d}.sgf" for i in range(MCTS_GAMES)]  # no game twice
+        result = json.loads((run / "evals" / "mcts-vs-random" / "result.json").read_text())
+        assert result["games"] == MCTS_GAMES and not result["failed"]
+        assert (run / "report" / "summary.md").exists()
+        assert not list(run.rglob("*.tmp")) and not list(run.rglob(".*.tmp"))  # nothing half-written left behind
+        seen: set[int] = set()
+        for k, path in enumerate(value_shards(run)):
+            with np.load(path) as shard:
+                listed = shard["games"].tolist()
+            ids = set(listed)
+            assert len(ids) == len(listed)  # one position per game: no game twice in a shard
+            assert ids <= set(range(16 * k, 16 * (k + 1))) and not ids & seen  # each shard holds its own games
+            seen |= ids
+    # Each shard is seeded by its games, and the value net by its epoch: the stopped run made the same data and
+    # trained the same net as the run that was never stopped.
+    assert [p.name for p in value_shards(killed)] == [p.name for p in value_shards(whole)]
+    for ours, theirs in zip(value_shards(killed), value_shards(whole), strict=True):
+        with np.load(ours) as a, np.load(theirs) as b:
+            for key in ("planes", "z", "games"):
+                assert np.array_equal(a[key], b[key]), f"{ours.name}: {key} differs from the uninterrupted run's"
+
+    def mse(run: Path) -> list[float]:
+        return [r[key] for r in metrics(run) if r["stage"] == "value" for key in ("train_mse", "val_mse")]
+
+    assert mse(killed) == pytest.approx(mse(whole), rel=1e-5)
+    # ... and so its MCTS player (seeded per game, like its opponent) played the very same games.
+    for ours, theirs in zip(mcts_games(killed), mcts_games(whole), strict=True):
+        assert sgf.load(ours).moves == sgf.load(theirs).moves, f"{ours.name} differs from the uninterrupted run's"
 
 
 def test_full_disk_while_training_is_one_line_and_keeps_what_was_written(tmp_path, monkeypatch, capsys):
