@@ -267,6 +267,17 @@ class Position:
         """``legal_moves`` without the moves that fill one of the mover's own single-point eyes."""
         return self._mask(color, skip_eyes=True)
 
+    def pass_allowed(self) -> bool:
+        """Whether a bot should pass here: nothing sensible is left, or the opponent just passed and the board
+        as it stands wins for the side to move (the pass ends the game, won).
+
+        Any other pass lets the opponent end the game on the board as it stands, which loses, or gains nothing:
+        self-play and the policy player follow this rule, and MCTS a stricter one of its own.
+        """
+        if not self.sensible_moves()[:-1].any():
+            return True
+        return self.passes >= 1 and self.score() * self.to_play > 0
+
     def _mask(self, color: int | None, skip_eyes: bool) -> np.ndarray:
         if color is None:
             color = self.to_play

@@ -61,7 +61,11 @@ class NetEvaluator:
 
 
 class PolicyPlayer:
-    """Plays the policy network's choice: greedy at temperature 0, sampled otherwise."""
+    """Plays the policy network's choice: greedy at temperature 0, sampled otherwise.
+
+    It passes only when ``Position.pass_allowed`` (nothing sensible left, or passing ends a won game), as
+    self-play does: a policy trained on games that end in passes passes early and loses won games on komi.
+    """
 
     def __init__(self, evaluator: NetEvaluator, temperature: float = 0.0, rng: np.random.Generator | None = None,
                  name: str = "policy") -> None:
@@ -83,6 +87,9 @@ class PolicyPlayer:
     def play(self, position: Position) -> int:
         priors, _ = self.evaluator.evaluate([position])
         p = priors[0]
+        if p[:-1].sum() > 0 and not position.pass_allowed():
+            p = p.copy()
+            p[-1] = 0.0
         if self.temperature == 0:
             return int(np.argmax(p))
         weights = np.where(p > 0, np.exp(np.log(np.maximum(p, 1e-30)) / self.temperature), 0.0)

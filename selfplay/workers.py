@@ -127,27 +127,20 @@ def play_lockstep(tasks: Sequence[GameTask], policies: dict[str, Evaluate], rule
             for t in tasks]
 
 
-def pass_allowed(position: Position) -> bool:
-    """Whether self-play may pass here: nothing sensible is left, or the opponent passed and passing wins."""
-    if not position.sensible_moves()[:-1].any():
-        return True
-    return position.passes >= 1 and position.score() * position.to_play > 0
-
-
 def sampling_mask(position: Position, free_pass: bool = False) -> np.ndarray:
-    """The moves self-play samples from: the legal ones, without the pass unless ``pass_allowed``.
+    """The moves self-play samples from: the legal ones, without the pass unless ``Position.pass_allowed``.
 
     Stage 2 computes log pi over this same mask, so the gradient is that of the distribution that acted.
     """
     legal = position.legal_moves().copy()
-    if not free_pass and legal[:-1].any() and not pass_allowed(position):
+    if not free_pass and legal[:-1].any() and not position.pass_allowed():
         legal[-1] = False
     return legal
 
 
 def _no_early_pass(probabilities: np.ndarray, position: Position) -> np.ndarray:
-    """``probabilities`` without the pass, unless ``pass_allowed`` (or no other move has any probability)."""
-    if probabilities[-1] == 0 or pass_allowed(position):
+    """``probabilities`` without the pass, unless ``Position.pass_allowed`` (or no other move has any probability)."""
+    if probabilities[-1] == 0 or position.pass_allowed():
         return probabilities
     out = probabilities.copy()
     out[-1] = 0.0

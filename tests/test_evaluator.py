@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from minigo.go import Position, Rules
+from minigo.go import BLACK, WHITE, Position, Rules
 from minigo.players import PlayerSpecError
 from models import checkpoint
 from models.evaluator import NetEvaluator, PolicyPlayer
@@ -82,3 +82,46 @@ def test_value_checkpoint_is_not_a_policy(tmp_path):
     path = checkpoint.save(tmp_path / "v.safetensors", build(config), config)
     with pytest.raises(PlayerSpecError, match="a value network, expected a policy network"):
         make_any_player(f"policy:{path}")
+
+
+class _PassLover:
+    """An evaluator stub that puts 0.9 on the pass and spreads the rest over the legal points."""
+
+    board_size = 5
+
+    def evaluate(self, positions):
+        out = np.zeros((len(positions), 26))
+        for i, p in enumerate(positions):
+            legal = p.legal_moves()
+            out[i, :25] = np.where(legal[:25], 0.1 / max(legal[:25].sum(), 1), 0.0)
+            out[i, 25] = 0.9
+        return out, np.zeros(len(positions))
+
+
+@pytest.mark.parametrize("temperature", [0, 1])
+def test_policy_player_passes_only_when_nothing_sensible_is_left_or_passing_wins(temperature):
+    from minigo.go import board_from_string
+
+    player = PolicyPlayer(_PassLover(), temperature, np.random.default_rng(0))
+    assert 25 not in [player.play(Position.empty(5)) for _ in range(20)]
+    # Black to move, its only empty points are its own eyes: nothing sensible is left, so it passes.
+    full = board_from_string("""
+        .XXXX
+        XXXXX
+        XX.XX
+        XXXXX
+        XXXX.""")
+    assert 25 in [player.play(full) for _ in range(20)]
+    # White passed: with komi 0.5 the board as it stands wins for Black (15 to 10.5) and Black's pass ends the
+    # game, won; with komi 7.5 it loses, so Black plays on.
+    board = """
+        ..XO.
+        ..XO.
+        ..XO.
+        ..XO.
+        ..XO."""
+    won = board_from_string(board, to_play=WHITE, komi=0.5).play(25)
+    lost = board_from_string(board, to_play=WHITE, komi=7.5).play(25)
+    assert won.to_play == lost.to_play == BLACK and won.passes == 1
+    assert 25 in [player.play(won) for _ in range(20)]
+    assert 25 not in [player.play(lost) for _ in range(20)]
