@@ -41,6 +41,7 @@ from models.features import planes
 from models.losses import reinforce_loss, value_mse
 from models.nets import NetConfig, build, masked_log_softmax
 from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
+from selfplay.samples import save_samples
 from selfplay.sl import TrainingError, append_metrics, resolve_device
 from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, sampling_mask, split_tasks
 
@@ -63,6 +64,8 @@ class RLConfig:
     """Play the SL policy every this many iterations (and at the end) to measure progress."""
     eval_games: int = 100
     """Games of each evaluation against the SL policy."""
+    sample_games: int = 2
+    """Games of each iteration also written as SGF to ``RUN/games/rl/`` (to look at; not used in training)."""
     lr: float = 1e-4
     """Adam learning rate of the policy."""
     baseline: str = "value"
@@ -84,6 +87,8 @@ class RLConfig:
         for name in ("iterations", "games_per_iteration", "pool_every", "eval_every", "eval_games"):
             if getattr(self, name) < 1:
                 raise ValueError(f"rl.{name} = {getattr(self, name)!r} must be at least 1")
+        if self.sample_games < 0:
+            raise ValueError(f"rl.sample_games = {self.sample_games} must be 0 or more")
         if self.baseline not in BASELINES:
             raise ValueError(f"rl.baseline = {self.baseline!r}: expected one of {', '.join(BASELINES)}")
         for name in ("lr", "baseline_lr", "max_grad_norm"):
@@ -245,6 +250,8 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
                 snapshot = pool_dir / f"it_{done:05d}.safetensors"
                 checkpoint.save(snapshot, policy, net_config, stage="rl", step=done, parent=str(sl_path))
                 pool.append(str(snapshot))
+            names = {"current": f"rl_policy (iteration {done})", "opponent": Path(this_opponent).stem}
+            save_samples(games, run_dir / "games" / "rl", f"it_{done:05d}", rules, names, config.sample_games)
             lengths = [len(g.moves) for g in games]
             record = {"stage": "rl", "iteration": done, "win_rate": win_rate(games, "current"),
                       "opponent": Path(this_opponent).name, "game_length": float(np.mean(lengths)),

@@ -39,6 +39,7 @@ from models.losses import value_mse
 from models.nets import NetConfig, build
 from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
 from selfplay.rl import require, worker_count
+from selfplay.samples import save_samples
 from selfplay.sl import TrainingError, append_metrics, resolve_device
 from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, split_tasks
 
@@ -59,6 +60,8 @@ class ValueConfig:
     """Games per data shard (the unit that a stopped run keeps)."""
     validation: float = 0.1
     """Fraction of the games held out for validation."""
+    sample_games: int = 2
+    """Games of each shard also written as SGF to ``RUN/games/value/`` (to look at; not used in training)."""
     filters: int = 0
     """Channels of the value net's trunk (0: as the SL policy)."""
     blocks: int = 0
@@ -91,6 +94,8 @@ class ValueConfig:
             raise ValueError(f"value.positions_per_game = {self.positions_per_game!r}: expected one or all")
         if not 0 < self.validation < 1:
             raise ValueError(f"value.validation = {self.validation!r} must be between 0 and 1")
+        if self.sample_games < 0:
+            raise ValueError(f"value.sample_games = {self.sample_games} must be 0 or more")
         if self.u_max < 0 or self.filters < 0 or self.blocks < 0 or self.workers < 0:
             raise ValueError("value.u_max, value.filters, value.blocks and value.workers must be >= 0")
         if not self.lr > 0 or not math.isfinite(self.lr):
@@ -152,6 +157,8 @@ def make_data(config: ValueConfig, run_dir: Path, rules: Rules, feature_set: str
                 xs += x
                 zs += z
                 ids += [game.index] * len(x)
+            save_samples(games, run_dir / "games" / "value", f"shard_{k:05d}", rules,
+                         {key: Path(path).stem for key, path in checkpoints.items()}, config.sample_games)
             buffer = io.BytesIO()
             np.savez_compressed(buffer, planes=np.stack(xs) if xs else np.zeros((0,), np.uint8),
                                 z=np.asarray(zs, np.float32), games=np.asarray(ids, np.int64))

@@ -284,3 +284,21 @@ def test_value_net_starts_from_the_rl_policy_trunk_or_from_scratch(run_dir):
         value.initial_net(NetConfig(kind="value", board_size=5, filters=16, blocks=1), "rl", rl_path)
     with pytest.raises(ValueError, match="expected rl or scratch"):
         value.ValueConfig(init="policy")
+
+
+def test_self_play_samples_are_sgf_with_their_players_and_the_random_move(tmp_path, rng):
+    from minigo import sgf
+    from selfplay.samples import save_samples
+
+    games = play_lockstep([GameTask(0, black="current", white="opponent"), GameTask(1, random_move_at=3)],
+                          {"current": lowest, "opponent": highest, "sl": lowest, "rl": highest}, RULES, rng)
+    paths = save_samples(games, tmp_path / "games", "it_00001", RULES,
+                         {"current": "rl_policy", "opponent": "sl_policy", "sl": "sl_policy", "rl": "rl_policy"}, 2)
+    assert [p.name for p in paths] == ["it_00001_0000000.sgf", "it_00001_0000001.sgf"]
+    first, second = (sgf.load(p) for p in paths)
+    assert (first.black, first.white) == ("rl_policy", "sl_policy")
+    assert [m.point for m in first.moves] == games[0].moves
+    from minigo.go import replay
+
+    assert first.result == replay(games[0].moves, RULES).result()
+    assert "random move" in second.moves[2].comment and not second.moves[1].comment

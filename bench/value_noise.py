@@ -1,0 +1,98 @@
+"""How low can the value stage's validation MSE go? The noise floor of its outcomes, against the trained net.
+
+Stage 3's target z is the outcome of one game: the SL policy to move U-1, a random move U, then the RL policy
+*sampling* to the end. Even a perfect value function v*(s) = E[z | s] is off by the game's own randomness:
+its MSE is E[1 - v*(s)^2], whatever the data size. This script estimates that floor on the stage's own
+positions: it draws ``--positions`` s_{U+1} as stage 3 does, plays ``--repeats`` continuations of each with the
+RL policy at ``--temperature`` (1 = the stage), and averages the unbiased per-position estimate
+``K (1 - mean(z)^2) / (K - 1)``. With ``--value CKPT`` it also prints that net's MSE on fresh games of the same
+positions (one continuation each: the stage's validation figure) and its ratio to the floor.
+
+    python bench/value_noise.py RUN [--positions 200] [--repeats 16] [--temperature 1] [--seed 0]
+
+Figures: the floor, the net's MSE, the target (0.35) and the paper's 0.234, printed side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from minigo.go import Position, Rules  # noqa: E402
+from models import checkpoint  # noqa: E402
+from models.features import planes  # noqa: E402
+from selfplay.value import value_tasks  # noqa: E402
+from selfplay.workers import _no_early_pass, _policy_from_checkpoint, _sample, play_lockstep  # noqa: E402
+
+TARGET, PAPER = 0.35, 0.234
+
+
+def continue_games(starts: list[Position], policy, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """Play every start to the end with ``policy`` (both colours) in lockstep; Black-view scores."""
+    positions = list(starts)
+    active = [i for i, p in enumerate(positions) if not p.is_game_over]
+    while active:
+        probabilities = policy([positions[i] for i in active])
+        if temperature != 1:
+            probabilities = np.where(probabilities > 0, probabilities ** (1 / temperature), 0.0)
+        for i, row in zip(active, probabilities, strict=True):
+            positions[i] = positions[i].play(_sample(_no_early_pass(row, positions[i]), rng))
+        active = [i for i in active if not positions[i].is_game_over]
+    return np.array([p.score() for p in positions])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run", type=Path, help="run folder with checkpoints/sl_policy and rl_policy")
+    parser.add_argument("--positions", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=16)
+    parser.add_argument("--temperature", type=float, default=1.0, help="of the RL continuation (stage 3: 1)")
+    parser.add_argument("--u-max", type=int, default=0, help="0: three quarters of the points, as stage 3")
+    parser.add_argument("--value", type=Path, help="a value checkpoint to score (default RUN's, if any)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    ckpt = args.run / "checkpoints"
+    sl, rl = _policy_from_checkpoint(str(ckpt / "sl_policy.safetensors")), _policy_from_checkpoint(
+        str(ckpt / "rl_policy.safetensors"))
+    size = checkpoint.load(ckpt / "sl_policy.safetensors", kind="policy").config.board_size
+    rules = Rules(size=size)
+    u_max = args.u_max or (size * size * 3) // 4
+    rng = np.random.default_rng(args.seed)
+    started = time.time()
+    # The stage's own scheme for the prefix (its games' continuations are discarded and replayed below).
+    games = play_lockstep(value_tasks(10**7, args.positions, u_max, args.seed), {"sl": sl, "rl": rl}, rules, rng)
+    starts = [g.positions(rules)[g.random_move_at] for g in games if len(g.moves) >= g.random_move_at]
+    starts = [s for s in starts if not s.is_game_over]
+    k = args.repeats
+    scores = continue_games([s for s in starts for _ in range(k)], rl, args.temperature, rng).reshape(len(starts), k)
+    z = np.sign(scores) * np.array([s.to_play for s in starts])[:, None]  # for the player to move at s_{U+1}
+    mean = z.mean(axis=1)
+    floor = float(np.mean(k * (1 - mean ** 2) / (k - 1)))
+    print(f"positions {len(starts)} x {k} continuations, RL temperature {args.temperature:g}, U in 1..{u_max}: "
+          f"{len(starts) * k} games in {time.time() - started:.0f} s")
+    print(f"noise floor of the value MSE (a perfect v*(s) = E[z|s]): {floor:.3f}   target {TARGET}   paper {PAPER}")
+    value_path = args.value or ckpt / "value.safetensors"
+    if value_path.exists():
+        net = checkpoint.load(value_path, kind="value").net.eval()
+        with torch.no_grad():
+            v = net(torch.from_numpy(np.stack([planes(s, net.config.feature_set) for s in starts])).float()).numpy()
+        fresh = z[:, 0]  # one continuation per position: the stage's validation figure
+        mse = float(np.mean((v - fresh) ** 2))
+        to_mean = float(np.mean((v - mean) ** 2))
+        print(f"value net {value_path}: MSE {mse:.3f} against one game per position ({mse / floor:.2f}x the floor), "
+              f"{to_mean:.3f} against the {k}-game mean")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
