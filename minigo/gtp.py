@@ -23,15 +23,18 @@ player``): ``gogui-analyze_commands`` lists GoGui gfx commands, ``minigo-policy_
 and ``minigo-visits_heatmap [COLOR]`` (one search's visit counts, value and principal variation), and
 ``lz-analyze [COLOR] [INTERVAL]`` writes Leela Zero's ``info move D4 visits 120 winrate 5400 prior 1200 order 0
 pv D4 E5 ...`` lines while one search runs (every INTERVAL centiseconds, flushed as they come), so that Sabaki
-and Lizzie show what the bot thinks. Unlike Leela Zero's, the analysis ends with the search (the player's budget
-per move), not at the next command.
+and Lizzie show what the bot thinks. As in Leela Zero, in a session (``run``) the analysis goes on until the next
+input line arrives (or ``ANALYSIS_PLAYOUTS`` simulations), which ends the answer; ``handle`` alone, with no
+input to watch, searches the player's budget per move.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import queue
 import re
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
@@ -51,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 ENGINE_NAME = "minigo"
 PROTOCOL_VERSION = "2"
+ANALYSIS_PLAYOUTS = 200_000
+"""The most simulations one ``lz-analyze`` runs in a session (minutes of search; bounds the tree's memory)."""
 
 # ASCII control characters other than HT (tabs become spaces) and LF (the line ends there anyway).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -140,6 +145,9 @@ class Engine:
         }
         self.stream: TextIO | None = None
         """Where a streaming answer (``lz-analyze``) writes as it goes; ``run`` sets it to its output."""
+        self._incoming: queue.Queue[str | None] | None = None
+        """Input lines not yet handled (None: end of input); ``run`` fills it from a reader thread, so that an
+        analysis can stop when the next command arrives."""
         self._answer_id = ""
         self._streamed = False
         player.reset(rules)
@@ -154,8 +162,19 @@ class Engine:
     def run(self, stdin: TextIO, stdout: TextIO) -> None:
         """Answer commands from ``stdin`` on ``stdout`` until ``quit`` or end of input, then close the player."""
         self.stream = stdout
+        incoming: queue.Queue[str | None] = queue.Queue()
+        self._incoming = incoming
+
+        def read() -> None:
+            try:
+                for raw in iter(stdin.readline, ""):
+                    incoming.put(raw)
+            finally:
+                incoming.put(None)
+
+        threading.Thread(target=read, name="gtp-input", daemon=True).start()
         try:
-            for raw in iter(stdin.readline, ""):
+            for raw in iter(incoming.get, None):
                 answer = self.handle(raw)
                 if answer is not None:
                     stdout.write(answer)
@@ -525,9 +544,9 @@ class Engine:
                     f"pass {passes} visits, pv {pv}")
 
     def _lz_analyze(self, args: list[str]) -> str:
-        """Leela Zero's ``lz-analyze [COLOR] [INTERVAL | interval INTERVAL]``: one search of the current position
-        (the player's budget per move), writing an ``info move ...`` line every INTERVAL centiseconds and one at
-        the end. Bounded, not until the next command as in Leela Zero: the answer ends when the search does."""
+        """Leela Zero's ``lz-analyze [COLOR] [INTERVAL | interval INTERVAL]``: one search of the current position,
+        writing an ``info move ...`` line every INTERVAL centiseconds and one at the end. In a session it runs
+        until the next input line (at most ``ANALYSIS_PLAYOUTS`` simulations); without one, the player's budget."""
         search = getattr(self.player, "search", None)
         if not callable(search):
             raise GTPFailure("not available for this player")
@@ -560,7 +579,11 @@ class Engine:
                 self.stream.write("\n" + line)
                 self.stream.flush()
 
-        emit(search(position, on_progress=emit, progress_seconds=max(interval, 1) / 100))
+        budget = {}
+        incoming = self._incoming
+        if incoming is not None:
+            budget = {"playouts": ANALYSIS_PLAYOUTS, "should_stop": lambda: not incoming.empty()}
+        emit(search(position, on_progress=emit, progress_seconds=max(interval, 1) / 100, **budget))
         return "\n" + "\n".join(lines)
 
 

@@ -477,10 +477,11 @@ class MCTS:
 
     def search(self, position: Position, *, playouts: int | None = None, seconds: float | None = None,
                on_progress: Callable[[SearchResult], None] | None = None, progress_seconds: float = 0.5,
-               decide: bool = False) -> SearchResult:
+               should_stop: Callable[[], bool] | None = None, decide: bool = False) -> SearchResult:
         """Run simulations from ``position`` (reusing the subtree kept from the last search when it leads
         here) and return what the search thinks. ``playouts`` / ``seconds`` override the config's budget;
-        ``on_progress`` gets a ``SearchResult`` every ``progress_seconds`` (for analysis output). ``decide``
+        ``on_progress`` gets a ``SearchResult`` every ``progress_seconds`` (for analysis output); ``should_stop``
+        is asked after every batch of leaves and ends the search early when it answers True. ``decide``
         (``play`` sets it): the move may be ``RESIGN`` or sampled by temperature; else it is the best move."""
         if playouts is None and seconds is None:
             playouts, seconds = self.config.playouts, self.config.seconds
@@ -501,7 +502,7 @@ class MCTS:
         while done < limit:
             done += self._batch(tree, limit - done, root_skip)
             now = time.perf_counter()
-            if now >= deadline:
+            if now >= deadline or (should_stop is not None and should_stop()):
                 break
             if on_progress is not None and now - last_report >= progress_seconds:
                 last_report = now

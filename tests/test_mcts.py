@@ -390,7 +390,36 @@ def test_lz_analyze_streams_in_a_session_then_genmove_reuses_the_tree() -> None:
     assert re.fullmatch(r"=2 [A-E][1-5]|=2 pass", second)
     assert third.startswith("=3 \ninfo move ")
     assert final == "= "
-    assert player.last_search.visits.sum() > 200  # the analysis tree was kept
+
+
+def test_lz_analyze_in_a_session_runs_until_the_next_command() -> None:
+    import os
+    import threading
+    import time
+
+    player = MCTSPlayer(UniformEvaluator(), SearchConfig(playouts=16, mixing=1.0), rng=np.random.default_rng(0))
+    engine = Engine(player, Rules(size=5))
+    read_end, write_end = os.pipe()
+    commands = os.fdopen(write_end, "w")
+    out = io.StringIO()
+    session = threading.Thread(target=engine.run, args=(os.fdopen(read_end), out))
+    session.start()
+    commands.write("1 lz-analyze b 5\n")
+    commands.flush()
+    deadline = time.time() + 30
+    while out.getvalue().count("\ninfo move") < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    # the player's budget (16 playouts) is long spent, and the answer has not ended: still analysing
+    assert out.getvalue().count("\ninfo move") >= 3 and "\n\n" not in out.getvalue()
+    commands.write("2 name\nquit\n")
+    commands.flush()
+    session.join(timeout=30)
+    assert not session.is_alive()
+    analysis, name = out.getvalue().split("\n\n")[:2]
+    assert analysis.startswith("=1 \ninfo move ") and name == "=2 minigo"
+    last = analysis.splitlines()[-1]
+    assert sum(int(v) for v in re.findall(r" visits (\d+)", last)) > 16
+    commands.close()
 
 
 def test_analysis_is_not_available_for_a_player_without_it() -> None:
