@@ -36,21 +36,21 @@ it from game to game (``level L``, ``clear_board``, ``set_random_seed S``).
 ``.sgf.gz``, or a ``.zip`` / ``.tar.gz`` / ``.tgz`` archive, and skips, counting each by reason, games of
 another board size, handicap games, and files that cannot be read.
 
-Only the parent process writes files and logs; workers send each game back as a message.
+Only the parent process writes files and logs; workers (a ``selfplay.farm.Farm``) send each game and
+each log record back as a message, and exit as soon as the parent dies.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import gzip
 import hashlib
 import json
 import logging
 import math
-import multiprocessing as mp
 import os
-import queue
 import re
 import shlex
 import signal
@@ -73,6 +73,7 @@ from minigo.go import BLACK, IllegalMove, Position, Rules, color_name
 from minigo.gtp_client import EngineDied, GTPEngine, GTPError, find_gnugo
 from minigo.record import GameRecord, Move
 from minigo.sgf import SGFError, parse_collection, save
+from selfplay.farm import Farm, FarmWorker, Lost
 
 __all__ = [
     "DEFAULT_LEVELS", "OPENING_COMMENT", "ExpertGamesConfig", "GameOutcome", "GameStore", "GameTask",
@@ -421,58 +422,38 @@ def _start_gnugo(config: ExpertGamesConfig, level: int) -> GTPEngine:
                            timeout=config.move_timeout)
 
 
-def _worker_main(worker: int, config: ExpertGamesConfig, version: str, inbox: Any, outbox: Any, stop: Any,
-                 parent_pid: int) -> None:
-    """A worker process: take ``GameTask``s from ``inbox`` until None, send a ``GameOutcome`` for each.
+def _expert_worker(config: ExpertGamesConfig, version: str, worker: FarmWorker,
+                   tasks: Iterator[GameTask]) -> Iterator[GameOutcome]:
+    """The work of an expert-games worker (``selfplay.farm``): a ``GameOutcome`` for each ``GameTask``.
 
-    Both players are named ``{version} level {level}`` (``GNU Go 3.8 level 10``).
-    One GNU Go serves all games; it is restarted after a failure. Ctrl-C is left to the parent (which
-    sets ``stop``); GNU Go inherits the ignored SIGINT, so it is never killed in the middle of an answer.
+    Both players are named ``{version} level {level}`` (``GNU Go 3.8 level 10``). One GNU Go serves all games;
+    it is restarted after a failure. Ctrl-C is left to the parent, which stops the farm: the game in progress is
+    abandoned between moves; GNU Go inherits the worker's ignored SIGINT, so it is never killed in the middle of
+    an answer.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     rules = Rules(size=config.size, komi=float(config.komi), ko="positional")
-
-    def should_stop() -> bool:
-        return stop.is_set() or os.getppid() != parent_pid
-
     engine: GTPEngine | None = None
     try:
-        while not should_stop():
-            try:
-                task = inbox.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if task is None:
-                break
+        for task in tasks:
             if engine is None:
                 try:
                     engine = _start_gnugo(config, task.level)
                 except (EngineDied, GTPError, OSError) as exc:
                     detail = f"GNU Go did not start: {str(exc).splitlines()[0] if str(exc) else exc!r}"
-                    outbox.put(GameOutcome(worker, task, None, ENGINE_FAILURE, detail))
+                    yield GameOutcome(worker.id, task, None, ENGINE_FAILURE, detail)
                     continue
             try:
                 outcome = play_expert_game(engine, task, rules, f"{version} level {task.level}",
-                                           config.max_opening_moves, worker, should_stop)
+                                           config.max_opening_moves, worker.id, worker.stopping)
             except _Stopped:
-                break
+                return
             if outcome.dropped == ENGINE_FAILURE:
                 engine.close()
                 engine = None
-            outbox.put(outcome)
+            yield outcome
     finally:
         if engine is not None:
             engine.close()
-
-
-@dataclass
-class _Worker:
-    """The parent's handle on one worker process and the task it holds."""
-
-    id: int
-    process: Any
-    inbox: Any
-    task: GameTask | None = None
 
 
 # ------------------------------------------------------------------------------------------------ the store
@@ -826,33 +807,11 @@ def _play(config: ExpertGamesConfig, store: GameStore, schedule: np.ndarray, pen
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    context = mp.get_context("spawn")  # no fork of a parent that runs threads (tqdm, queue feeders)
-    outbox = context.Queue()
-    stop = context.Event()
-    tasks = iter(pending)
+    tasks = (GameTask(index, int(schedule[index]), game_seed(config.seed, index)) for index in pending)
     max_failures = max(5, 2 * config.workers)  # engine failures in a row before the run gives up
     failures_in_a_row = 0
-
-    def next_task() -> GameTask | None:
-        index = next(tasks, None)
-        if index is None:
-            return None
-        return GameTask(index, int(schedule[index]), game_seed(config.seed, index))
-
-    def start_worker(worker_id: int) -> _Worker:
-        inbox = context.Queue()
-        process = context.Process(target=_worker_main, name=f"expert-games-{worker_id}", daemon=True,
-                                  args=(worker_id, config, version, inbox, outbox, stop, os.getpid()))
-        process.start()
-        return _Worker(worker_id, process, inbox)
-
-    def assign(worker: _Worker) -> None:
-        worker.task = next_task()
-        worker.inbox.put(worker.task)  # None tells the worker to finish
-
     total = len(schedule)
     done_before = sum(1 for index in range(total) if store.handled(index))
-    workers = [start_worker(worker_id) for worker_id in range(min(config.workers, len(pending)))]
     with logging_redirect_tqdm(), tqdm(total=total, initial=done_before, unit="game", disable=not progress,
                                        mininterval=1.0, smoothing=0.05, dynamic_ncols=True) as bar:
 
@@ -868,65 +827,22 @@ def _play(config: ExpertGamesConfig, store: GameStore, schedule: np.ndarray, pen
                                   for level, t in sorted(store.session_seconds.items()))
                 logger.info("%d games written this session; mean s/game by level: %s", written, means)
 
+        farm: Farm[GameTask, GameOutcome] = Farm(functools.partial(_expert_worker, config, version),
+                                                 min(config.workers, len(pending)), name="expert-games")
         try:
-            for worker in workers:
-                assign(worker)
-            while any(worker.task is not None for worker in workers):
-                try:
-                    outcome: GameOutcome | None = outbox.get(timeout=1.0)
-                except queue.Empty:
-                    outcome = None
-                if outcome is not None:
-                    worker = workers[outcome.worker]
-                    if worker.task is not None and outcome.task == worker.task:  # else: already written off
-                        handle(outcome)
-                        assign(worker)
-                for worker in workers:
-                    if worker.task is not None and not worker.process.is_alive():
-                        # a worker that died without answering (its GNU Go failures are answered): replace it
-                        detail = f"worker {worker.id} exited with status {worker.process.exitcode}"
-                        handle(GameOutcome(worker.id, worker.task, None, ENGINE_FAILURE, detail))
-                        worker.inbox.cancel_join_thread()
-                        worker.inbox.close()
-                        replacement = start_worker(worker.id)
-                        worker.process, worker.inbox = replacement.process, replacement.inbox
-                        assign(worker)
+            for task, outcome in farm.run(tasks):
+                if isinstance(outcome, Lost):  # the worker died without answering (GNU Go failures are answered)
+                    outcome = GameOutcome(outcome.worker, task, None, ENGINE_FAILURE, outcome.reason)
+                handle(outcome)
                 if failures_in_a_row >= max_failures:
                     last = store.dropped[-1]["detail"] if store.dropped else "?"
                     raise RuntimeError(f"GNU Go failed {failures_in_a_row} games in a row; the last: {last}")
         finally:
-            stop.set()
-            _shut_down(workers, outbox, store, handle)
-
-
-def _shut_down(workers: list[_Worker], outbox: Any, store: GameStore, handle: Callable[[GameOutcome], None],
-               grace: float = 30.0) -> None:
-    """Stop the workers (they abandon their games between moves), keeping any game that finished meanwhile."""
-    for worker in workers:
-        with contextlib.suppress(Exception):
-            worker.inbox.put(None)
-    deadline = time.monotonic() + grace
-    while any(worker.process.is_alive() for worker in workers) and time.monotonic() < deadline:
-        try:
-            outcome = outbox.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        except Exception:  # noqa: BLE001 - a worker killed mid-message leaves a torn pickle
-            break
-        worker = workers[outcome.worker]
-        if outcome.record is not None and worker.task is not None and outcome.task == worker.task:
-            worker.task = None
-            with contextlib.suppress(Exception):
-                handle(outcome)
-    for worker in workers:
-        if worker.process.is_alive():
-            logger.warning("worker %d did not stop in %.0f s; terminating it", worker.id, grace)
-            worker.process.terminate()
-        worker.process.join(timeout=5.0)
-        worker.inbox.cancel_join_thread()
-        worker.inbox.close()
-    outbox.cancel_join_thread()
-    outbox.close()
+            # Workers abandon their games between moves; a game that finished meanwhile is kept.
+            for _, outcome in farm.stop(grace=30.0):
+                if outcome.record is not None:
+                    with contextlib.suppress(Exception):
+                        handle(outcome)
 
 
 # ------------------------------------------------------------------------------------------------ bundles

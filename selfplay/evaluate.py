@@ -7,10 +7,10 @@
   (:func:`game_seeds`, from ``np.random.SeedSequence([seed, i])``): every player with a ``reseed(seed)``
   method (random, GNU Go, a sampling policy) is reseeded before the game, so the same command plays the
   same games, in any number of workers, in any order. A player's own ``seed=`` option is overridden.
-- Worker processes (spawned) each build the two players once and play the game indices they are sent;
-  games come back to the parent, which alone writes files: ``OUT/games/{i:05d}.sgf`` (atomically; PB and PW
-  hold the specs, the root comment the game's seeds), ``OUT/match.json`` (what identifies the match) and
-  ``OUT/result.json`` (the summary).
+- Worker processes (a ``selfplay.farm.Farm``: spawned, gone as soon as the parent is) each build the two
+  players once and play the game indices they are sent; games come back to the parent, which alone writes
+  files: ``OUT/games/{i:05d}.sgf`` (atomically; PB and PW hold the specs, the root comment the game's seeds),
+  ``OUT/match.json`` (what identifies the match) and ``OUT/result.json`` (the summary).
 - **Resume**: a rerun of the same match in the same folder plays only the indices with no SGF; with a
   larger ``games`` it extends the match. A folder that holds another match (other specs, board, komi, ko
   rule or seed) is refused.
@@ -50,15 +50,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
 import math
-import multiprocessing as mp
 import os
-import queue
 import re
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -74,6 +72,7 @@ from minigo.go import Rules
 from minigo.players import Player, PlayerSpec, PlayerSpecError, known_kinds
 from minigo.record import GameRecord
 from minigo.sgf import SGFError, load, save
+from selfplay.farm import Farm, FarmWorker, Lost
 
 __all__ = [
     "SPRT", "GameOutcome", "GameSummary", "GameTask", "LadderConfig", "LadderEntry", "LadderResult", "MatchConfig",
@@ -452,20 +451,9 @@ def serve(build: Callable[[], tuple[Player, Player]], tasks: Iterable[GameTask],
         _close(players)
 
 
-def _worker_main(worker: int, specs: tuple[str, str], rules: Rules, inbox: Any, outbox: Any, stop: Any,
-                 parent_pid: int) -> None:
-    """A worker process: take GameTasks from ``inbox`` until None; send a GameOutcome for each."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-
-    def tasks() -> Iterator[GameTask]:
-        while not stop.is_set() and os.getppid() == parent_pid:
-            try:
-                task = inbox.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if task is None:
-                return
-            yield task
+def _match_worker(specs: tuple[str, str], rules: Rules, worker: FarmWorker,
+                  tasks: Iterator[GameTask]) -> Iterator[GameOutcome]:
+    """The work of a match worker (``selfplay.farm``): ``serve`` with players built from ``specs``."""
 
     def build() -> tuple[Player, Player]:
         a = _build(specs[0])
@@ -479,8 +467,7 @@ def _worker_main(worker: int, specs: tuple[str, str], rules: Rules, inbox: Any, 
             sys.modules["torch"].set_num_threads(1)
         return a, b
 
-    for outcome in serve(build, tasks(), rules, specs, worker):
-        outbox.put(outcome)
+    yield from serve(build, tasks, rules, specs, worker.id)
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -846,16 +833,6 @@ class _Progress:
                 "decision": self.decision, "games": len(games)}
 
 
-@dataclass
-class _Worker:
-    """The parent's handle on one worker process and the game it is playing."""
-
-    id: int
-    process: Any
-    inbox: Any
-    task: GameTask | None = None
-
-
 def run_match(config: MatchConfig, progress: bool = True, *, check: bool = True, desc: str = "eval") -> MatchResult:
     """Play (or resume) the match ``config`` describes; see the module docstring.
 
@@ -898,29 +875,17 @@ def _play(config: MatchConfig, state: _Progress, pending: list[int], progress: b
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    context = mp.get_context("spawn")  # no fork of a parent that runs threads (tqdm, queue feeders)
-    outbox = context.Queue()
-    stop = context.Event()
-    tasks = iter(pending)
     max_failures = max(5, 2 * config.workers)  # failures in a row that mean a broken engine, not bad luck
     failures_in_a_row = 0
     saved = 0
-    specs = (config.a, config.b)
 
-    def start_worker(worker_id: int) -> _Worker:
-        inbox = context.Queue()
-        process = context.Process(target=_worker_main, name=f"eval-{worker_id}", daemon=True,
-                                  args=(worker_id, specs, config.rules, inbox, outbox, stop, os.getpid()))
-        process.start()
-        return _Worker(worker_id, process, inbox)
-
-    def assign(worker: _Worker) -> None:
-        index = None if state.finished else next(tasks, None)
-        worker.task = None if index is None else game_task(config.seed, index)
-        worker.inbox.put(worker.task)  # None tells the worker to finish
+    def tasks() -> Iterator[GameTask]:
+        for index in pending:
+            if state.finished:  # the SPRT has decided: no more games
+                return
+            yield game_task(config.seed, index)
 
     done_before = len(state.done) + len(state.failed)
-    workers = [start_worker(worker_id) for worker_id in range(min(config.workers, len(pending)))]
     with logging_redirect_tqdm(), tqdm(total=config.games, initial=done_before, unit="game", desc=desc,
                                        disable=not progress, mininterval=0.5, dynamic_ncols=True) as bar:
 
@@ -939,69 +904,23 @@ def _play(config: MatchConfig, state: _Progress, pending: list[int], progress: b
             bar.update(1)
             bar.set_postfix_str(state.postfix(), refresh=False)
 
+        farm: Farm[GameTask, GameOutcome] = Farm(functools.partial(_match_worker, (config.a, config.b), config.rules),
+                                                 min(config.workers, len(pending)), name="eval")
         try:
-            for worker in workers:
-                assign(worker)
-            while any(worker.task is not None for worker in workers):
-                try:
-                    outcome: GameOutcome | None = outbox.get(timeout=1.0)
-                except queue.Empty:
-                    outcome = None
-                if outcome is not None:
-                    worker = workers[outcome.worker]
-                    if worker.task is not None and outcome.task == worker.task:  # else: already written off
-                        handle(outcome)
-                        assign(worker)
-                for worker in workers:
-                    if worker.task is not None and not worker.process.is_alive():
-                        # a worker that died without answering (a player's failure is answered): replace it
-                        handle(GameOutcome(worker.id, worker.task, None,
-                                           f"worker {worker.id} exited with status {worker.process.exitcode}"))
-                        _drop_queue(worker.inbox)
-                        replacement = start_worker(worker.id)
-                        worker.process, worker.inbox = replacement.process, replacement.inbox
-                        assign(worker)
+            for task, outcome in farm.run(tasks()):
+                if isinstance(outcome, Lost):  # the worker died without answering (a player's failure is answered)
+                    outcome = GameOutcome(outcome.worker, task, None, outcome.reason)
+                handle(outcome)
                 if failures_in_a_row >= max_failures:
                     last = state.failed[max(state.failed)] if state.failed else "?"
                     raise MatchError(f"{failures_in_a_row} games failed in a row; the last: {last}")
         finally:
-            stop.set()
-            _shut_down(workers, outbox, handle)
+            # An interrupted match keeps the games that finish within the grace.
+            for _, outcome in farm.stop(grace=5.0):
+                if outcome.record is not None:
+                    with contextlib.suppress(Exception):
+                        handle(outcome)
     return saved
-
-
-def _drop_queue(q: Any) -> None:
-    with contextlib.suppress(Exception):
-        q.cancel_join_thread()
-        q.close()
-
-
-def _shut_down(workers: list[_Worker], outbox: Any, handle: Callable[[GameOutcome], None],
-               grace: float = 5.0) -> None:
-    """Stop the workers, keeping any game that finishes within ``grace`` seconds (an interrupted match)."""
-    for worker in workers:
-        with contextlib.suppress(Exception):
-            worker.inbox.put(None)
-    deadline = time.monotonic() + grace
-    while any(w.task is not None and w.process.is_alive() for w in workers) and time.monotonic() < deadline:
-        try:
-            outcome = outbox.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        except Exception:  # noqa: BLE001 - a worker killed mid-message leaves a torn pickle
-            break
-        worker = workers[outcome.worker]
-        if outcome.record is not None and worker.task is not None and outcome.task == worker.task:
-            worker.task = None
-            with contextlib.suppress(Exception):
-                handle(outcome)
-    for worker in workers:
-        worker.process.join(timeout=2.0 if worker.task is None else 0.1)
-        if worker.process.is_alive():
-            worker.process.terminate()  # its GNU Go sees its stdin close and exits too
-            worker.process.join(timeout=5.0)
-        _drop_queue(worker.inbox)
-    _drop_queue(outbox)
 
 
 # ------------------------------------------------------------------------------------------------ ladders

@@ -5,31 +5,29 @@ games are grouped by which policy moves next (``current``, ``opponent``, ``sl``,
 uniformly random legal move), and each group is one batched forward pass; moves are sampled from the policy
 (temperature 1). A finished game comes back as a compact ``SelfPlayGame``: its moves and result.
 
-``WorkerPool`` runs ``play_lockstep`` in N processes (spawn; one torch thread each). A task names the
-checkpoints to play with by path; a worker loads a checkpoint once and keeps it until a task names another
-file, so the trainer delivers new weights by writing a new file. Each task's games are seeded from the run
-seed and the task's first game index, so a task replayed after a crash plays the same games. A worker that
-dies is logged with its id and restarted, and the task it had is given to its replacement: its unfinished
-games are dropped and played again, never half-reported. Workers log through a queue into the parent's
-handlers, so every process writes to the one run log.
+``WorkerPool`` runs ``play_lockstep`` in N processes (a ``selfplay.farm.Farm``: spawned, one torch thread each).
+A task names the checkpoints to play with by path; a worker loads a checkpoint once and keeps it until a task
+names another file, so the trainer delivers new weights by writing a new file. Each task's games are seeded from
+the run seed and the task's first game index, so a task replayed after a crash plays the same games. A worker
+that dies is logged with its id and restarted, and the task it had is given to its replacement: its unfinished
+games are dropped and played again, never half-reported. Workers' log records go to the parent's handlers, so
+every process writes to the one run log, and workers exit as soon as the parent dies.
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
-import multiprocessing as mp
-import os
-import queue
+import threading
 import time
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import numpy as np
 
 from minigo.go import BLACK, Position, Rules
+from selfplay.farm import Farm, FarmWorker
 
 log = logging.getLogger(__name__)
 
@@ -181,13 +179,6 @@ class TaskResult:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
-class WorkerFailed:
-    worker: int
-    task_id: int
-    error: str
-
-
 def _policy_from_checkpoint(path: str, device: str = "cpu") -> Evaluate:
     from models import checkpoint
     from models.evaluator import NetEvaluator
@@ -196,138 +187,57 @@ def _policy_from_checkpoint(path: str, device: str = "cpu") -> Evaluate:
     return lambda positions: evaluator.evaluate(positions)[0]
 
 
-def _worker_main(worker: int, inbox: mp.Queue, outbox: mp.Queue, log_queue: mp.Queue, level: int,
-                 parent: int) -> None:
+def _play_tasks(worker: FarmWorker, tasks: Iterator[PlayTask]) -> Iterator[TaskResult]:
+    """The work of a self-play worker (``selfplay.farm``): each task's games, played with its checkpoints."""
     import torch
 
-    root = logging.getLogger()
-    root.handlers = [logging.handlers.QueueHandler(log_queue)]
-    root.setLevel(level)
     torch.set_num_threads(1)  # N workers share the cores; more threads per worker only adds contention
-    loaded: dict[str, tuple[float, Evaluate]] = {}
-    while True:
-        try:
-            task = inbox.get(timeout=2.0)
-        except queue.Empty:
-            if os.getppid() != parent:
-                # The parent was killed (SIGKILL runs no cleanup). Exit at once: a normal exit would wait for
-                # the queues' feeder threads to flush into pipes that nobody reads any more.
-                os._exit(0)
-            continue
-        if task is None:
-            return
+    loaded: dict[str, tuple[float, Evaluate]] = {}  # path -> (mtime, policy): a rewritten file is loaded again
+    for task in tasks:
         started = time.time()
-        try:
-            policies: dict[str, Evaluate] = {}
-            for key, path in task.checkpoints.items():
-                stamp = Path(path).stat().st_mtime
-                if path not in loaded or loaded[path][0] != stamp:
-                    loaded[path] = (stamp, _policy_from_checkpoint(path))
-                policies[key] = loaded[path][1]
-            rng = np.random.default_rng([task.seed, task.games[0].index if task.games else 0])
-            games = play_lockstep(task.games, policies, task.rules, rng, task.free_pass)
-            outbox.put(TaskResult(task.task_id, worker, games, time.time() - started))
-        except Exception:  # noqa: BLE001 - reported to the parent, which decides; the worker then exits
-            outbox.put(WorkerFailed(worker, task.task_id, traceback.format_exc()))
-            return
+        policies: dict[str, Evaluate] = {}
+        for key, path in task.checkpoints.items():
+            stamp = Path(path).stat().st_mtime
+            if path not in loaded or loaded[path][0] != stamp:
+                loaded[path] = (stamp, _policy_from_checkpoint(path))
+            policies[key] = loaded[path][1]
+        rng = np.random.default_rng([task.seed, task.games[0].index if task.games else 0])
+        games = play_lockstep(task.games, policies, task.rules, rng, task.free_pass)
+        yield TaskResult(task.task_id, worker.id, games, time.time() - started)
 
 
 class WorkerPool:
     """N self-play worker processes; ``run(tasks)`` returns every task's games, whatever workers die."""
 
     def __init__(self, workers: int, max_restarts: int = 20) -> None:
-        if workers < 1:
-            raise ValueError(f"workers {workers} must be at least 1")
+        # A lost task is dealt again: its games replay from the same seed, so none is half-reported.
+        self._farm: Farm[PlayTask, TaskResult] = Farm(_play_tasks, workers, name="self-play", replay_lost=True,
+                                                      max_restarts=max_restarts)
         self.size = workers
-        self.max_restarts = max_restarts
-        self.restarts = 0
-        self._context = mp.get_context("spawn")
-        self._outbox: mp.Queue = self._context.Queue()
-        self._log_queue: mp.Queue = self._context.Queue()
-        root = logging.getLogger()
-        self._listener = logging.handlers.QueueListener(self._log_queue, *root.handlers, respect_handler_level=True)
-        self._listener.start()
-        self._procs: list[mp.Process | None] = [None] * workers
-        self._inboxes: list[mp.Queue | None] = [None] * workers
-        for worker in range(workers):
-            self._start(worker)
+        self._one_run = threading.Lock()
 
-    def _start(self, worker: int) -> None:
-        inbox = self._context.Queue()
-        proc = self._context.Process(target=_worker_main, daemon=True, name=f"selfplay-{worker}",
-                                     args=(worker, inbox, self._outbox, self._log_queue,
-                                           logging.getLogger().getEffectiveLevel(), os.getpid()))
-        proc.start()
-        self._procs[worker] = proc
-        self._inboxes[worker] = inbox
+    @property
+    def restarts(self) -> int:
+        """Workers replaced so far (died, or their work raised)."""
+        return self._farm.restarts
 
-    def processes(self) -> list[mp.Process]:
-        return [p for p in self._procs if p is not None]
+    def processes(self) -> list[BaseProcess]:
+        return self._farm.processes()
 
     def run(self, tasks: Sequence[PlayTask], on_result: Callable[[TaskResult], None] | None = None) -> list[TaskResult]:
-        """Play ``tasks`` on the workers (one at a time each); results in task order."""
-        pending = list(tasks)
-        running: dict[int, PlayTask] = {}  # worker -> its task
+        """Play ``tasks`` on the workers (one at a time each); results in task order. Runs asked for from two
+        threads at once (a trainer's background games and its evaluation) take turns."""
         results: dict[int, TaskResult] = {}
-        while pending or running:
-            for worker in range(self.size):
-                if worker not in running and pending:
-                    task = pending.pop(0)
-                    running[worker] = task
-                    inbox = self._inboxes[worker]
-                    assert inbox is not None
-                    inbox.put(task)
-            try:
-                message = self._outbox.get(timeout=0.5)
-            except queue.Empty:
-                message = None
-            if isinstance(message, TaskResult):
-                running.pop(message.worker, None)
-                results[message.task_id] = message
+        with self._one_run:  # a farm runs one run at a time: two would take each other's answers
+            for task, result in self._farm.run(tasks):
+                assert isinstance(result, TaskResult), "a replaying farm deals a lost task again, never reports it"
+                results[task.task_id] = result
                 if on_result is not None:
-                    on_result(message)
-            elif isinstance(message, WorkerFailed):
-                log.error("self-play worker %d failed on task %d:\n%s", message.worker, message.task_id,
-                          message.error)
-                self._replace(message.worker, running)
-            for worker, proc in enumerate(self._procs):
-                if proc is not None and not proc.is_alive() and worker in running:
-                    log.warning("self-play worker %d died (exit code %s); restarting it and replaying its task %d",
-                                worker, proc.exitcode, running[worker].task_id)
-                    self._replace(worker, running)
+                    on_result(result)
         return [results[t.task_id] for t in tasks]
 
-    def _replace(self, worker: int, running: dict[int, PlayTask]) -> None:
-        self.restarts += 1
-        if self.restarts > self.max_restarts:
-            raise RuntimeError(f"self-play workers failed {self.restarts} times; giving up (see the log)")
-        proc = self._procs[worker]
-        if proc is not None and proc.is_alive():
-            proc.kill()
-        if proc is not None:
-            proc.join(timeout=5)
-        self._start(worker)
-        task = running.get(worker)
-        if task is not None:
-            inbox = self._inboxes[worker]
-            assert inbox is not None
-            inbox.put(task)  # the dead worker's games are played again from the same seed
-
     def close(self) -> None:
-        for inbox in self._inboxes:
-            if inbox is not None:
-                try:
-                    inbox.put(None)
-                except (OSError, ValueError):
-                    pass
-        for proc in self._procs:
-            if proc is not None:
-                proc.join(timeout=5)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join(timeout=5)
-        self._procs = [None] * self.size
-        self._listener.stop()
+        self._farm.close()
 
     def __enter__(self) -> WorkerPool:
         return self
