@@ -95,4 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except checkpoint.CheckpointError as exc:
+        print(f"value_noise.py: {exc} (expected a run folder with the sl, rl and value stages done)", file=sys.stderr)
+        raise SystemExit(2) from None
