@@ -1,0 +1,175 @@
+"""Stage 4's strength figures: MCTS (λ = 0.5) of one run against the raw SL policy, against MCTS with λ = 0 and
+with λ = 1, and against GNU Go levels 1, 5 and 10 — each printed beside its target.
+
+Every match is ``selfplay.evaluate.run_match``, exactly as ``minigo eval`` plays it (A is Black in even games,
+each game's seeds from ``(--seed, index)``), in its own folder under ``--out``, so the script resumes: rerun it
+and only games without an SGF are played; a larger ``--games`` extends every match. The matches grow together
+in rounds of ``--chunk`` games (a round-robin over the matches), so a run cut short still has every figure,
+with wider intervals. Player A is ``mcts:RUN,playouts=N`` (λ = 0.5 is the default); the SL policy plays greedy
+(``policy:RUN``, the run's SL checkpoint), as the paper compared it.
+
+Run::
+
+    .venv/bin/python bench/strength.py RUN [--games 200] [--chunk 20] [--playouts 400] [--workers N]
+                                           [--only sl,lambda0,lambda1,gnugo1,gnugo5,gnugo10] [--seed 11]
+                                           [--out DIR] [--json PATH]
+
+Targets (issue 6): ≥ 90% against the SL policy; > 50% against λ = 0 and λ = 1 (the paper found the mix best;
+whatever this shows is the figure); GNU Go levels are reported without a target. The verdict ``MET`` needs the
+win rate at or above the target, ``BELOW`` otherwise; with fewer games than asked it reads ``so far``.
+Exit status 0 whatever the figures; 2 for a bad argument, a run without the checkpoints MCTS needs, or a match
+folder that holds another match; 130 after Ctrl-C (finished games are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Python puts this script's folder first on sys.path, where bench/selfplay.py would shadow the selfplay package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from selfplay.evaluate import MatchConfig, MatchError, MatchResult, check_players, run_match  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Opponent:
+    """One match of the table: B's spec is built from A's spec and the run."""
+
+    key: str
+    label: str
+    target: float | None
+    """A's win rate the issue asks for (None: report only)."""
+    strict: bool = False
+    """The target must be exceeded, not just reached (to "beat" is > 50%)."""
+
+    def spec(self, run: str, mcts: str) -> str:
+        if self.key == "sl":
+            return f"policy:{run}"
+        if self.key.startswith("lambda"):
+            return f"{mcts},lambda={self.key[len('lambda'):]}"
+        return f"gnugo:{self.key[len('gnugo'):]}"
+
+
+OPPONENTS = (
+    Opponent("sl", "SL policy (greedy)", 0.90),
+    Opponent("lambda0", "MCTS λ=0 (value net only)", 0.50, strict=True),
+    Opponent("lambda1", "MCTS λ=1 (rollouts only)", 0.50, strict=True),
+    Opponent("gnugo1", "GNU Go level 1", None),
+    Opponent("gnugo5", "GNU Go level 5", None),
+    Opponent("gnugo10", "GNU Go level 10", None),
+)
+
+
+def verdict(opponent: Opponent, result: MatchResult | None, planned: int) -> str:
+    if result is None or result.scored == 0:
+        return "not played"
+    if opponent.target is None:
+        return "reported" if result.scored >= planned else "so far"
+    met = result.win_rate > opponent.target if opponent.strict else result.win_rate >= opponent.target
+    word = "MET" if met else "BELOW"
+    return word if result.scored >= planned else f"{word} so far"
+
+
+def table(rows: list[tuple[Opponent, MatchResult | None]], planned: int, a: str) -> list[str]:
+    lines = [f"A = {a}", f"{'opponent':<28} {'games':>9} {'A wins':>7} {'95% Wilson':>17} {'target':>7}  verdict"]
+    for opponent, result in rows:
+        target = "" if opponent.target is None else (">" if opponent.strict else ">=") + f"{opponent.target:.0%}"
+        if result is None or result.scored == 0:
+            lines.append(f"{opponent.label:<28} {0:>4}/{planned:<4} {'-':>7} {'-':>17} {target:>7}  not played")
+            continue
+        low, high = result.wilson
+        lines.append(f"{opponent.label:<28} {result.scored:>4}/{planned:<4} {result.win_rate:>7.1%} "
+                     f"{f'[{low:.1%}, {high:.1%}]':>17} {target:>7}  {verdict(opponent, result, planned)}")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="run folder with sl_policy, value and rollout checkpoints")
+    parser.add_argument("--games", type=int, default=200, help="games per match (default %(default)s)")
+    parser.add_argument("--chunk", type=int, default=20, help="games added to each match per round (default %(default)s)")
+    parser.add_argument("--playouts", type=int, default=400, help="MCTS playouts a move (default %(default)s)")
+    parser.add_argument("--workers", type=int, default=max(1, len(os.sched_getaffinity(0))),
+                        help="worker processes (default: the cores this process may use)")
+    parser.add_argument("--only", default=",".join(o.key for o in OPPONENTS),
+                        help="matches to play, comma-separated (default: all)")
+    parser.add_argument("--seed", type=int, default=11, help="match seed (default %(default)s)")
+    parser.add_argument("--out", help="folder of the match folders (default RUN/strength)")
+    parser.add_argument("--json", metavar="PATH", help="also write the table's figures here")
+    args = parser.parse_args()
+
+    def fail(message: str) -> int:
+        print(f"bench/strength.py: {message}", file=sys.stderr)
+        return 2
+
+    by_key = {o.key: o for o in OPPONENTS}
+    keys = [k.strip() for k in args.only.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in by_key]
+    if unknown or not keys:
+        return fail(f"--only {args.only!r}: unknown match {', '.join(unknown) or '(none)'}; "
+                    f"expected some of {', '.join(by_key)}")
+    for name in ("games", "chunk", "playouts", "workers"):
+        if getattr(args, name) < 1:
+            return fail(f"--{name} {getattr(args, name)} is not a positive integer")
+    run = args.run.rstrip("/")
+    if not Path(run).is_dir():
+        return fail(f"run folder {run!r} does not exist: expected a run with sl, value and rollout checkpoints")
+    out = Path(args.out) if args.out else Path(run) / "strength"
+    mcts = f"mcts:{run},playouts={args.playouts}"
+    chosen = [by_key[k] for k in keys]
+
+    def config(opponent: Opponent, games: int) -> MatchConfig:
+        return MatchConfig(a=mcts, b=opponent.spec(run, mcts), out=out / f"mcts-vs-{opponent.key}", games=games,
+                           workers=args.workers, seed=args.seed)
+
+    playable: list[Opponent] = []
+    for opponent in chosen:
+        try:
+            check_players([mcts, opponent.spec(run, mcts)], config(opponent, 1).rules)
+        except MatchError as exc:
+            if opponent.key.startswith("gnugo"):
+                print(f"skipping {opponent.label}: {exc}", flush=True)
+                continue
+            return fail(str(exc))
+        playable.append(opponent)
+
+    results: dict[str, MatchResult] = {}
+    start = time.monotonic()
+    interrupted = False
+    try:
+        for target in range(min(args.chunk, args.games), args.games + args.chunk, args.chunk):
+            target = min(target, args.games)
+            for opponent in playable:
+                result = run_match(config(opponent, target), progress=False, check=False)
+                results[opponent.key] = result
+                if result.played_this_session:
+                    print(f"{opponent.label}: {result.scored}/{args.games} games, A {result.win_rate:.1%} "
+                          f"({result.played_this_session} played in {result.seconds:.0f} s; "
+                          f"{(time.monotonic() - start) / 60:.1f} min in all)", flush=True)
+            if target == args.games:
+                break
+    except MatchError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        interrupted = True
+    rows = [(o, results.get(o.key)) for o in chosen]
+    print("\n".join(table(rows, args.games, mcts)))
+    if args.json:
+        figures = {"a": mcts, "games": args.games, "seed": args.seed, "matches": {
+            o.key: None if r is None or r.scored == 0 else {"b": r.b, "scored": r.scored, "win_rate": r.win_rate,
+                                           "wilson": list(r.wilson), "target": o.target,
+                                           "verdict": verdict(o, r, args.games), "out": r.out}
+            for o, r in rows}}
+        Path(args.json).write_text(json.dumps(figures, indent=1, allow_nan=False, default=str) + "\n",
+                                   encoding="utf-8")
+    return 130 if interrupted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""bench/strength.py: its verdicts and its refusals (the matches themselves are ``minigo eval``'s, tested there)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "strength.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("bench_strength", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _result(rate: float, scored: int):
+    from selfplay.evaluate import MatchResult
+
+    return MatchResult(a="a", b="b", size=9, komi=7.5, ko="positional", seed=0, games=scored, scored=scored,
+                       a_wins=0, a_losses=0, draws=0,
+                       a_score=rate * scored, win_rate=rate, wilson=(0.0, 1.0), elo=0.0, elo_interval=(0.0, 0.0),
+                       a_black_games=0, a_black_score=0.0, a_white_games=0, a_white_score=0.0, black_rate=0.5,
+                       average_length=50.0, distinct_games=scored)
+
+
+def test_verdicts_follow_the_targets():
+    bench = _module()
+    sl, lambda0, gnugo = (next(o for o in bench.OPPONENTS if o.key == k) for k in ("sl", "lambda0", "gnugo5"))
+    assert bench.verdict(sl, _result(0.90, 200), 200) == "MET"  # "at least 90%"
+    assert bench.verdict(sl, _result(0.895, 200), 200) == "BELOW"
+    assert bench.verdict(lambda0, _result(0.50, 200), 200) == "BELOW"  # to beat is more than half
+    assert bench.verdict(lambda0, _result(0.55, 40), 200) == "MET so far"
+    assert bench.verdict(gnugo, _result(0.3, 200), 200) == "reported"
+    assert bench.verdict(sl, None, 200) == "not played"
+    assert bench.verdict(sl, _result(math.nan, 0), 200) == "not played"
+
+
+def test_opponent_specs():
+    bench = _module()
+    specs = {o.key: o.spec("runs/x", "mcts:runs/x,playouts=400") for o in bench.OPPONENTS}
+    assert specs == {"sl": "policy:runs/x", "lambda0": "mcts:runs/x,playouts=400,lambda=0",
+                     "lambda1": "mcts:runs/x,playouts=400,lambda=1", "gnugo1": "gnugo:1", "gnugo5": "gnugo:5",
+                     "gnugo10": "gnugo:10"}
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--only", "sl,bogus"], "unknown match bogus"),
+    (["--games", "0"], "--games 0 is not a positive integer"),
+])
+def test_bad_arguments_are_one_line_and_exit_2(tmp_path, args, words):
+    done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), *args], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and words in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_run_is_one_line_and_exit_2(tmp_path):
+    done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "nope")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "does not exist" in done.stderr
+
+
+def test_a_run_without_checkpoints_is_one_line_and_exit_2(tmp_path):
+    done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), "--only", "sl"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr
