@@ -36,7 +36,9 @@ Guarantees:
   abandon a task midway should), answers that come within ``grace`` seconds are returned to the caller, and
   workers still running then are terminated.
 - **Only the parent writes.** Answers come back as messages; the workers' log records go to the parent's handlers
-  of the same logger, so every process writes to the one run log.
+  of the same logger, so every process writes to the one run log. (multiprocessing-logging, the library meant
+  for this, wraps handlers for forked children only: its ``install_mp_handler`` refuses any other start method.
+  The pipe here does what it does — format in the worker, handle in the parent — for spawned ones.)
 
 Each worker has its own two pipes rather than queues shared by all: a pipe has no feeder thread that a worker
 would wait on at exit (a worker never hangs flushing to a parent that stopped reading), a worker killed in the
