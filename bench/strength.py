@@ -93,7 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", help="run folder with sl_policy, value and rollout checkpoints")
     parser.add_argument("--games", type=int, default=200, help="games per match (default %(default)s)")
-    parser.add_argument("--chunk", type=int, default=20, help="games added to each match per round (default %(default)s)")
+    parser.add_argument("--chunk", type=int, default=20, help="games added to each match a round (default %(default)s)")
     parser.add_argument("--playouts", type=int, default=400, help="MCTS playouts a move (default %(default)s)")
     parser.add_argument("--workers", type=int, default=max(1, len(os.sched_getaffinity(0))),
                         help="worker processes (default: the cores this process may use)")

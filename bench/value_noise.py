@@ -31,7 +31,7 @@ from minigo.go import Position, Rules  # noqa: E402
 from models import checkpoint  # noqa: E402
 from models.features import planes  # noqa: E402
 from selfplay.value import value_tasks  # noqa: E402
-from selfplay.workers import _no_early_pass, _policy_from_checkpoint, _sample, play_lockstep  # noqa: E402
+from selfplay.workers import play_lockstep, policy_from_checkpoint, sample_move, without_early_pass  # noqa: E402
 
 TARGET, PAPER = 0.35, 0.234
 
@@ -45,7 +45,7 @@ def continue_games(starts: list[Position], policy, temperature: float, rng: np.r
         if temperature != 1:
             probabilities = np.where(probabilities > 0, probabilities ** (1 / temperature), 0.0)
         for i, row in zip(active, probabilities, strict=True):
-            positions[i] = positions[i].play(_sample(_no_early_pass(row, positions[i]), rng))
+            positions[i] = positions[i].play(sample_move(without_early_pass(row, positions[i]), rng))
         active = [i for i in active if not positions[i].is_game_over]
     return np.array([p.score() for p in positions])
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     ckpt = args.run / "checkpoints"
-    sl, rl = _policy_from_checkpoint(str(ckpt / "sl_policy.safetensors")), _policy_from_checkpoint(
+    sl, rl = policy_from_checkpoint(str(ckpt / "sl_policy.safetensors")), policy_from_checkpoint(
         str(ckpt / "rl_policy.safetensors"))
     size = checkpoint.load(ckpt / "sl_policy.safetensors", kind="policy").config.board_size
     rules = Rules(size=size)

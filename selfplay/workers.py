@@ -115,7 +115,7 @@ def play_lockstep(tasks: Sequence[GameTask], policies: dict[str, Evaluate], rule
                 chosen = [_uniform_move(p, rng) for p in batch]
             else:
                 probabilities = policies[key](batch)
-                chosen = [_sample(row if free_pass else _no_early_pass(row, p), rng)
+                chosen = [sample_move(row if free_pass else without_early_pass(row, p), rng)
                           for row, p in zip(probabilities, batch, strict=True)]
             for index, move in zip(indices, chosen, strict=True):
                 positions[index] = positions[index].play(move)
@@ -136,7 +136,7 @@ def sampling_mask(position: Position, free_pass: bool = False) -> np.ndarray:
     return legal
 
 
-def _no_early_pass(probabilities: np.ndarray, position: Position) -> np.ndarray:
+def without_early_pass(probabilities: np.ndarray, position: Position) -> np.ndarray:
     """``probabilities`` without the pass, unless ``Position.pass_allowed`` (or no other move has any probability)."""
     if probabilities[-1] == 0 or position.pass_allowed():
         return probabilities
@@ -151,7 +151,8 @@ def _uniform_move(position: Position, rng: np.random.Generator) -> int:
     return int(legal[rng.integers(len(legal))]) if len(legal) else position.pass_point
 
 
-def _sample(probabilities: np.ndarray, rng: np.random.Generator) -> int:
+def sample_move(probabilities: np.ndarray, rng: np.random.Generator) -> int:
+    """A move index drawn in proportion to ``probabilities`` (which need not sum to 1)."""
     cumulative = np.cumsum(probabilities)
     return int(min(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"),
                    len(probabilities) - 1))
@@ -179,7 +180,7 @@ class TaskResult:
     seconds: float = 0.0
 
 
-def _policy_from_checkpoint(path: str, device: str = "cpu") -> Evaluate:
+def policy_from_checkpoint(path: str, device: str = "cpu") -> Evaluate:
     from models import checkpoint
     from models.evaluator import NetEvaluator
 
@@ -199,7 +200,7 @@ def _play_tasks(worker: FarmWorker, tasks: Iterator[PlayTask]) -> Iterator[TaskR
         for key, path in task.checkpoints.items():
             stamp = Path(path).stat().st_mtime
             if path not in loaded or loaded[path][0] != stamp:
-                loaded[path] = (stamp, _policy_from_checkpoint(path))
+                loaded[path] = (stamp, policy_from_checkpoint(path))
             policies[key] = loaded[path][1]
         rng = np.random.default_rng([task.seed, task.games[0].index if task.games else 0])
         games = play_lockstep(task.games, policies, task.rules, rng, task.free_pass)
