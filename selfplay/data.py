@@ -18,11 +18,13 @@ it from game to game (``level L``, ``clear_board``, ``set_random_seed S``).
 - The result is our Tromp-Taylor score of the final position (``B+R`` / ``W+R`` on resignation). GNU Go's own
   ``final_score`` is kept in the game's root comment; disagreements are counted and logged.
 - Each finished game is written atomically to ``OUT/games/{i:06d}.sgf``. A game with the same move sequence
-  as one already written is dropped (``duplicate``). A dropped index is *not* refilled: the run is
-  ``N`` indices, and the card reports how many were dropped. Duplicates and illegal games are deterministic
-  (same seed, same game), so they are listed in ``OUT/dropped.json`` and not replayed on resume; a game
-  lost to a GNU Go failure (the process died, timed out or refused a command: the worker restarts GNU Go)
-  is replayed by the next run.
+  as one already written is dropped (``duplicate``), and so is one with a move our rules refuse (``illegal``).
+  Both are deterministic (same seed, same game), so the index is played again with its next seed
+  (:func:`game_seed` with ``attempt`` 1, 2, ...; the level stays), up to ``SEEDS_PER_INDEX`` seeds: the run
+  ends with its planned games per level on disk unless an index used up its seeds (the card counts those).
+  Every drop is listed in ``OUT/dropped.json`` with its seed, which is how a resumed run knows the next one.
+  A game lost to a GNU Go failure (the process died, timed out or refused a command: the worker restarts GNU
+  Go) is replayed with the same seed.
 - **Resumable**: the same command run again skips every index already written. A killed run loses only
   the games in flight. One run per folder at a time (a lock file enforces it).
 - ``OUT/CARD.md`` describes the set: command, GNU Go version, rules, schedule, games per level with mean
@@ -30,7 +32,8 @@ it from game to game (``level L``, ``clear_board``, ``set_random_seed S``).
 
 :func:`pack_games` writes all games of a folder, sorted by index, as one gzip'd SGF collection;
 :func:`unpack_games` writes a bundle back to per-game files, so a later session can resume from a bundle.
-``dropped.json`` does not travel in a bundle: a run resumed from one replays the dropped indices once.
+``dropped.json`` does not travel in a bundle: a run resumed from one replays the dropped seeds once (they drop
+again, deterministically, and the index moves on to the seed that was kept).
 
 **Import** (:func:`load_games`) reads every game of a folder (recursive), an ``.sgf`` collection, an
 ``.sgf.gz``, or a ``.zip`` / ``.tar.gz`` / ``.tgz`` archive, and skips, counting each by reason, games of
@@ -102,7 +105,9 @@ DUPLICATE = "duplicate"
 ILLEGAL = "illegal"
 ENGINE_FAILURE = "engine failure"
 DROP_REASONS = (DUPLICATE, ILLEGAL, ENGINE_FAILURE)
-_NOT_REPLAYED = (DUPLICATE, ILLEGAL)  # deterministic given the seed: a resumed run skips them
+_NOT_REPLAYED = (DUPLICATE, ILLEGAL)  # deterministic given the seed: the index moves on to its next seed
+SEEDS_PER_INDEX = 4
+"""Seeds an index may use up on duplicate or illegal games before it is left empty."""
 
 _GAME_FILE = re.compile(r"(\d{6,})\.sgf")
 _ROOT_COMMENT = re.compile(
@@ -189,9 +194,13 @@ def level_schedule(counts: dict[int, int], seed: int) -> np.ndarray:
     return np.concatenate(levels)[order]
 
 
-def game_seed(run_seed: int, index: int) -> int:
-    """The seed of game ``index`` of a run: seeds both our opening rng and GNU Go; in 1..2**31-2."""
-    state = np.random.SeedSequence([int(run_seed), int(index)]).generate_state(1, dtype=np.uint64)[0]
+def game_seed(run_seed: int, index: int, attempt: int = 0) -> int:
+    """The seed of game ``index`` of a run: seeds both our opening rng and GNU Go; in 1..2**31-2.
+
+    ``attempt`` k > 0 is the index's k-th replacement seed, used after k duplicate or illegal games.
+    """
+    entropy = [int(run_seed), int(index)] + ([int(attempt)] if attempt else [])
+    state = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]
     return 1 + int(state % np.uint64(2**31 - 2))
 
 
@@ -273,7 +282,7 @@ class GameTask:
     level: int
     """GNU Go level for both colours."""
     seed: int
-    """The game's seed (``game_seed(run_seed, index)``)."""
+    """The game's seed (``game_seed(run_seed, index, attempt)``)."""
 
 
 @dataclass
@@ -518,6 +527,7 @@ class GameStore:
         self.games: dict[int, StoredGame] = {}
         self.keys: dict[str, int] = {}
         self.dropped: list[dict[str, Any]] = []
+        self._attempts: Counter[int] = Counter()
         self.session_dropped: Counter[str] = Counter()
         self.session_seconds: dict[int, list[float]] = {}
         self._load()
@@ -538,11 +548,21 @@ class GameStore:
                 self.dropped = list(json.loads(path.read_text(encoding="utf-8"))["dropped"])
             except (ValueError, KeyError, TypeError, OSError) as exc:
                 logger.warning("%s cannot be read, starting a new list of dropped games: %s", path, exc)
+        self._attempts = Counter(int(entry["index"]) for entry in self.dropped if entry.get("reason") in _NOT_REPLAYED)
+
+    def attempts(self, index: int) -> int:
+        """Seeds of ``index`` used up so far: its games dropped for a reason that would recur (duplicate,
+        illegal). The next game of the index is played with ``game_seed(run_seed, index, attempts)``."""
+        return self._attempts.get(index, 0)
 
     @property
     def skipped(self) -> set[int]:
-        """Indices dropped for a reason that would recur (duplicate, illegal): never played again."""
-        return {int(entry["index"]) for entry in self.dropped if entry.get("reason") in _NOT_REPLAYED}
+        """Indices that used up their ``SEEDS_PER_INDEX`` seeds: never played again."""
+        return {index for index, used in self._attempts.items() if used >= SEEDS_PER_INDEX and index not in self.games}
+
+    def pending(self, total: int) -> list[int]:
+        """Indices below ``total`` still to play, in order."""
+        return [index for index in range(total) if not self.handled(index)]
 
     def handled(self, index: int) -> bool:
         """Whether game ``index`` is written or skipped for good."""
@@ -579,6 +599,8 @@ class GameStore:
         self.session_dropped[reason] += 1
         self.dropped.append({"index": task.index, "level": task.level, "seed": task.seed, "reason": reason,
                              "detail": detail})
+        if reason in _NOT_REPLAYED:
+            self._attempts[task.index] += 1
         text = json.dumps({"dropped": self.dropped}, indent=1) + "\n"
         self.out.mkdir(parents=True, exist_ok=True)
         write_atomic(self.out / DROPPED_NAME, text.encode("utf-8"))
@@ -670,9 +692,11 @@ def write_card(out: str | os.PathLike[str], note: str = "", store: GameStore | N
         "Games by number of random opening moves: "
         + ", ".join(f"{k}: {openings[k]}" for k in sorted(openings)) + ".",
         f"Our score and GNU Go's final_score disagree in {store.disagreements()} games.",
-        f"Dropped (indices not refilled): {dropped.get(DUPLICATE, 0)} duplicates (same moves as an earlier game), "
+        f"Dropped, each replayed with its index's next seed (at most {SEEDS_PER_INDEX} seeds an index): "
+        f"{dropped.get(DUPLICATE, 0)} duplicates (same moves as an earlier game), "
         f"{dropped.get(ILLEGAL, 0)} illegal (a move our rules refused), {dropped.get(ENGINE_FAILURE, 0)} engine "
-        "failures (GNU Go died, timed out or refused a command; replayed on resume).",
+        "failures (GNU Go died, timed out or refused a command; replayed with the same seed).",
+        f"Indices left empty (every seed dropped): {len(store.skipped)}.",
         "",
     ]
     path = out / CARD_NAME
@@ -758,7 +782,8 @@ def run_expert_games(config: ExpertGamesConfig, progress: bool = True) -> RunSum
         total = len(schedule)
         store = GameStore(out, config.size)
         mismatched = sum(1 for index, game in store.games.items() if index < total and (
-            game.level != schedule[index] or game.seed != game_seed(config.seed, index)))
+            game.level != schedule[index]
+            or game.seed not in {game_seed(config.seed, index, k) for k in range(SEEDS_PER_INDEX)}))
         if mismatched:
             logger.warning("%d games in %s were played under another schedule or seed than this command's "
                            "(different --levels, --games or --seed?); they are kept", mismatched, out)
@@ -769,7 +794,7 @@ def run_expert_games(config: ExpertGamesConfig, progress: bool = True) -> RunSum
             "level_counts": {str(level): count for level, count in config.level_counts().items()},
         }
         write_atomic(out / RUN_NAME, (json.dumps(run_info, indent=1) + "\n").encode("utf-8"))
-        pending = [index for index in range(total) if not store.handled(index)]
+        pending = store.pending(total)
         summary = RunSummary(total=total, on_disk=len(store.games))
         logger.info("%s: %d games scheduled, %d done, %d to play with %d workers (%s)", out, total,
                     total - len(pending), len(pending), config.workers, version)
@@ -803,15 +828,20 @@ def _log_summary(summary: RunSummary, store: GameStore) -> None:
 
 def _play(config: ExpertGamesConfig, store: GameStore, schedule: np.ndarray, pending: list[int], version: str,
           progress: bool) -> None:
-    """Deal ``pending`` game indices to worker processes and store what comes back."""
+    """Deal ``pending`` game indices to worker processes and store what comes back, in rounds: an index whose
+    game was dropped as a duplicate or illegal comes back in the next round with its next seed (and one lost to
+    GNU Go with the same seed), until every index is written or has used up its seeds."""
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    tasks = (GameTask(index, int(schedule[index]), game_seed(config.seed, index)) for index in pending)
     max_failures = max(5, 2 * config.workers)  # engine failures in a row before the run gives up
     failures_in_a_row = 0
     total = len(schedule)
     done_before = sum(1 for index in range(total) if store.handled(index))
+
+    def task(index: int) -> GameTask:
+        return GameTask(index, int(schedule[index]), game_seed(config.seed, index, store.attempts(index)))
+
     with logging_redirect_tqdm(), tqdm(total=total, initial=done_before, unit="game", disable=not progress,
                                        mininterval=1.0, smoothing=0.05, dynamic_ncols=True) as bar:
 
@@ -819,7 +849,8 @@ def _play(config: ExpertGamesConfig, store: GameStore, schedule: np.ndarray, pen
             nonlocal failures_in_a_row
             status = store.add(outcome)
             failures_in_a_row = failures_in_a_row + 1 if status == ENGINE_FAILURE else 0
-            bar.update(1)
+            if store.handled(outcome.task.index):
+                bar.update(1)
             bar.set_postfix_str(store.postfix(), refresh=False)
             written = sum(len(times) for times in store.session_seconds.values())
             if status == "written" and written % 100 == 0:
@@ -830,13 +861,15 @@ def _play(config: ExpertGamesConfig, store: GameStore, schedule: np.ndarray, pen
         farm: Farm[GameTask, GameOutcome] = Farm(functools.partial(_expert_worker, config, version),
                                                  min(config.workers, len(pending)), name="expert-games")
         try:
-            for task, outcome in farm.run(tasks):
-                if isinstance(outcome, Lost):  # the worker died without answering (GNU Go failures are answered)
-                    outcome = GameOutcome(outcome.worker, task, None, ENGINE_FAILURE, outcome.reason)
-                handle(outcome)
-                if failures_in_a_row >= max_failures:
-                    last = store.dropped[-1]["detail"] if store.dropped else "?"
-                    raise RuntimeError(f"GNU Go failed {failures_in_a_row} games in a row; the last: {last}")
+            while pending:
+                for dealt, outcome in farm.run(task(index) for index in pending):
+                    if isinstance(outcome, Lost):  # the worker died without answering (GNU Go failures are answered)
+                        outcome = GameOutcome(outcome.worker, dealt, None, ENGINE_FAILURE, outcome.reason)
+                    handle(outcome)
+                    if failures_in_a_row >= max_failures:
+                        last = store.dropped[-1]["detail"] if store.dropped else "?"
+                        raise RuntimeError(f"GNU Go failed {failures_in_a_row} games in a row; the last: {last}")
+                pending = store.pending(total)
         finally:
             # Workers abandon their games between moves; a game that finished meanwhile is kept.
             for _, outcome in farm.stop(grace=30.0):

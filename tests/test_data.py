@@ -5,6 +5,7 @@ and the command line's one-line errors."""
 from __future__ import annotations
 
 import gzip
+import json
 import tarfile
 import zipfile
 from collections import Counter
@@ -233,7 +234,7 @@ def _game(points, level=1, index=0, seed=11, size=5):
     return GameOutcome(worker=0, task=GameTask(index, level, seed), record=record, seconds=1.0)
 
 
-def test_identical_games_are_dropped_and_not_replayed_on_resume(tmp_path):
+def test_identical_games_are_dropped_and_their_index_moves_to_its_next_seed(tmp_path):
     store = GameStore(tmp_path, 5)
     assert store.add(_game([12, 13, 25, 25], index=0)) == "written"
     assert store.add(_game([12, 13, 25, 25], index=3)) == DUPLICATE
@@ -241,11 +242,31 @@ def test_identical_games_are_dropped_and_not_replayed_on_resume(tmp_path):
     assert sorted(p.name for p in (tmp_path / "games").iterdir()) == ["000000.sgf", "000004.sgf"]
     resumed = GameStore(tmp_path, 5)
     assert set(resumed.games) == {0, 4}
-    assert resumed.skipped == {3}
-    assert all(resumed.handled(index) for index in (0, 3, 4)) and not resumed.handled(1)
+    assert resumed.attempts(3) == 1 and resumed.attempts(1) == 0
+    assert resumed.pending(6) == [1, 2, 3, 5]  # index 3 is played again, with its next seed
+    assert resumed.skipped == set()
     # a game identical to one written by an earlier session is caught too
     assert resumed.add(_game([12, 7, 25, 25], index=5)) == DUPLICATE
     assert resumed.dropped_counts() == Counter({DUPLICATE: 2})
+    assert resumed.add(_game([6, 7, 25, 25], index=3, seed=99)) == "written"
+    assert resumed.handled(3) and resumed.games[3].seed == 99
+
+
+def test_an_index_is_left_empty_once_its_seeds_are_used_up(tmp_path):
+    store = GameStore(tmp_path, 5)
+    assert store.add(_game([12, 13, 25, 25], index=0)) == "written"
+    for attempt in range(data.SEEDS_PER_INDEX):
+        assert not store.handled(1)
+        assert store.add(_game([12, 13, 25, 25], index=1, seed=100 + attempt)) == DUPLICATE
+    assert store.handled(1) and store.skipped == {1}
+    assert GameStore(tmp_path, 5).skipped == {1}
+    assert "Indices left empty (every seed dropped): 1." in data.write_card(tmp_path).read_text()
+
+
+def test_replacement_seeds_differ_and_keep_the_first_one():
+    assert game_seed(0, 7) == game_seed(0, 7, 0)
+    seeds = {game_seed(0, 7, k) for k in range(data.SEEDS_PER_INDEX)}
+    assert len(seeds) == data.SEEDS_PER_INDEX and all(1 <= seed < 2**31 - 1 for seed in seeds)
 
 
 def test_a_game_lost_to_the_engine_is_played_again_on_resume(tmp_path):
@@ -283,14 +304,17 @@ def tiny_run(tmp_path_factory):
 def test_a_tiny_run_writes_valid_games_that_replay_to_their_result(tiny_run):
     config, summary = tiny_run
     files = sorted((config.out / "games").glob("*.sgf"))
-    assert summary.written == len(files) >= 4
-    assert summary.written + sum(summary.dropped.values()) == 6
+    # a duplicate is replayed with its index's next seed, so every index ends up with a game
+    assert summary.written == len(files) == 6
+    dropped = json.loads((config.out / "dropped.json").read_text())["dropped"] if summary.dropped else []
+    assert len(dropped) == sum(summary.dropped.values())
     for path in files:
         index = int(path.stem)
         record = load(path)
         assert record.size == 7 and record.komi == 7.5 and record.rules == "Chinese"
         assert record.black == record.white and record.black.endswith("level 1")
-        seed = game_seed(config.seed, index)
+        attempt = sum(1 for entry in dropped if entry["index"] == index and entry["reason"] != ENGINE_FAILURE)
+        seed = game_seed(config.seed, index, attempt)
         assert f"game {index}, level 1, seed {seed}," in record.comment
         final = record.final_position()  # every move legal under our rules
         if not record.result.endswith("+R"):
@@ -456,3 +480,24 @@ def test_bundled_games_load_replay_and_have_a_card():
         final = record.final_position()
         if not record.result.endswith("+R"):
             assert final.result() == record.result
+
+
+@pytest.mark.gnugo
+def test_duplicates_in_a_real_run_are_replayed_until_every_index_has_a_game(tmp_path):
+    if find_gnugo() is None:
+        pytest.skip("GNU Go is not installed (apt-get install gnugo)")
+    # 5x5 at level 1 with no random opening: GNU Go repeats itself often (10 duplicates in 16 games with seed 1)
+    config = ExpertGamesConfig(out=tmp_path / "run", size=5, levels="1:16", workers=2, seed=1, max_opening_moves=0)
+    summary = data.run_expert_games(config, progress=False)
+    dropped = json.loads((config.out / "dropped.json").read_text())["dropped"]
+    assert summary.dropped.get(DUPLICATE, 0) == len(dropped) > 0
+    assert summary.written == summary.on_disk == 16
+    keys = set()
+    for index in range(16):
+        record = load(config.out / "games" / f"{index:06d}.sgf")
+        attempt = sum(1 for entry in dropped if entry["index"] == index)
+        assert f"seed {game_seed(config.seed, index, attempt)}," in record.comment
+        keys.add(data.game_key(record))
+    assert len(keys) == 16
+    again = data.run_expert_games(config, progress=False)
+    assert again.written == 0 and again.dropped == {}
