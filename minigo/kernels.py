@@ -206,8 +206,19 @@ def play(boards, hashes, hlen, tables, point, color, ko, superko):
 
 
 @njit(cache=True)
-def label_groups(board, tables, gid, libs, ghash, stack, libmark):
-    """Label every group: ``gid[p]`` its id, ``libs[g]`` its exact liberty count, ``ghash[g]`` its key sum."""
+def label_groups(board, tables, gid, libs, ghash, lib_a, lib_b, stones, stack, libmark, stamp):
+    """Label every group; the arrays are ``(size*size,)``, ``gid`` indexed by point and the rest by group id.
+
+    ``gid[p]``: the id of the group on ``p`` (0, 1, ... in order of each group's lowest point), ``-1`` if ``p`` is
+    empty. For each group ``g``: ``libs[g]`` its exact liberty count, ``ghash[g]`` the XOR of its stones' Zobrist
+    keys (what removing it does to the board hash), ``stones[g]`` its size in stones, and ``lib_a[g]``,
+    ``lib_b[g]`` the first two liberties found, which are all of them when ``libs[g] <= 2`` (entries past
+    ``libs[g]`` are left as they were). ``stack`` is scratch.
+
+    Returns the new stamp; the number of groups is the new stamp minus ``stamp`` minus 1. ``libmark`` holds
+    liberty marks ``stamp + g + 1``: a caller that passes each returned stamp to its next call never has to clear
+    it (stale marks are all below the new stamp), and a fresh one starts zeroed with ``stamp`` 0.
+    """
     n = board.shape[0]
     groups = 0
     for p in range(n):
@@ -217,6 +228,7 @@ def label_groups(board, tables, gid, libs, ghash, stack, libmark):
             continue
         g = groups
         groups += 1
+        tag = stamp + g + 1
         color = board[p]
         key = KEY if color == 1 else KEY + 1
         stack[0] = p
@@ -235,8 +247,12 @@ def label_groups(board, tables, gid, libs, ghash, stack, libmark):
                     break
                 v = board[q]
                 if v == 0:
-                    if libmark[q] != g + 1:
-                        libmark[q] = g + 1
+                    if libmark[q] != tag:
+                        libmark[q] = tag
+                        if liberties == 0:
+                            lib_a[g] = q
+                        elif liberties == 1:
+                            lib_b[g] = q
                         liberties += 1
                 elif v == color and gid[q] < 0:
                     gid[q] = g
@@ -244,19 +260,23 @@ def label_groups(board, tables, gid, libs, ghash, stack, libmark):
                     count += 1
         libs[g] = liberties
         ghash[g] = h
-    return groups
+        stones[g] = count
+    return stamp + groups + 1
+
+
+@njit(cache=True)
+def label_arrays(n):
+    """Fresh ``label_groups`` arrays for ``n`` points: (gid, libs, ghash, lib_a, lib_b, stones, stack, libmark)."""
+    return (np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int64), np.empty(n, np.int32),
+            np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int32), np.zeros(n, np.int64))
 
 
 @njit(cache=True)
 def liberty_counts(board, tables):
     """Liberties of the group on each point, ``(size*size,)`` int32; 0 on empty points."""
     n = board.shape[0]
-    gid = np.empty(n, np.int32)
-    libs = np.empty(n, np.int32)
-    ghash = np.empty(n, np.int64)
-    stack = np.empty(n, np.int32)
-    libmark = np.zeros(n, np.int32)
-    label_groups(board, tables, gid, libs, ghash, stack, libmark)
+    gid, libs, ghash, lib_a, lib_b, stones, stack, libmark = label_arrays(n)
+    label_groups(board, tables, gid, libs, ghash, lib_a, lib_b, stones, stack, libmark, 0)
     out = np.zeros(n, np.int32)
     for p in range(n):
         if gid[p] >= 0:
@@ -299,12 +319,8 @@ def legal_mask(boards, hashes, hlen, tables, color, ko, superko, skip_eyes):
     board = boards[hlen - 1]
     n = board.shape[0]
     out = np.empty(n + 1, np.bool_)
-    gid = np.empty(n, np.int32)
-    libs = np.empty(n, np.int32)
-    ghash = np.empty(n, np.int64)
-    stack = np.empty(n, np.int32)
-    libmark = np.zeros(n, np.int32)
-    label_groups(board, tables, gid, libs, ghash, stack, libmark)
+    gid, libs, ghash, lib_a, lib_b, stones, stack, libmark = label_arrays(n)
+    label_groups(board, tables, gid, libs, ghash, lib_a, lib_b, stones, stack, libmark, 0)
     key = KEY if color == 1 else KEY + 1
     h0 = hashes[hlen - 1]
     caps = np.empty(4, np.int32)

@@ -197,59 +197,10 @@ def _update_codes(nbr8, codes, q, before, after):
 
 
 @njit(cache=True)
-def _label(board, tables, gid, libs, lib_a, lib_b, stones, stack, libmark, stamp):
-    """Label every group like ``kernels.label_groups``: ``gid[p]``, exact ``libs[g]``, ``stones[g]``, and the first
-    two liberties found (``lib_a[g]``, ``lib_b[g]``), which are all of them when ``libs[g] <= 2``.
-
-    ``libmark`` is never cleared: marks are ``stamp + g + 1`` and the new stamp is returned, so stale marks from an
-    earlier call never match.
-    """
-    n = board.shape[0]
-    groups = 0
-    for p in range(n):
-        gid[p] = -1
-    for p in range(n):
-        if board[p] == 0 or gid[p] >= 0:
-            continue
-        g = groups
-        groups += 1
-        tag = stamp + g + 1
-        color = board[p]
-        stack[0] = p
-        gid[p] = g
-        count = 1
-        i = 0
-        liberties = 0
-        while i < count:
-            s = stack[i]
-            i += 1
-            for k in range(NBR, NBR + 4):
-                q = tables[s, k]
-                if q < 0:
-                    break
-                v = board[q]
-                if v == 0:
-                    if libmark[q] != tag:
-                        libmark[q] = tag
-                        if liberties == 0:
-                            lib_a[g] = q
-                        elif liberties == 1:
-                            lib_b[g] = q
-                        liberties += 1
-                elif v == color and gid[q] < 0:
-                    gid[q] = g
-                    stack[count] = q
-                    count += 1
-        libs[g] = liberties
-        stones[g] = count
-    return stamp + groups + 1
-
-
-@njit(cache=True)
 def _flood_liberties(board, tables, p, color, gid, libs, lib_a, stack, mark):
     """Liberties (0, 1, or 2 meaning "2 or more") of the own group after ``color`` plays ``p``, captures included,
     by a flood over the merged group. The slow exact path, used only when a move captures and the quick count
-    in ``_features`` is not conclusive. ``mark`` follows ``kernels._place`` (its last entry is the counter)."""
+    in ``_scan`` is not conclusive. ``mark`` follows ``kernels._place`` (its last entry is the counter)."""
     n = board.shape[0]
     stamp = mark[n] + 1
     mark[n] = stamp
@@ -288,8 +239,9 @@ def _scan(board, tables, view, code_table, gid, libs, lib_a, lib_b, stones, colo
     """Find the moves of ``color`` that are legal up to superko and fill no own single-point eye, and their features.
 
     Writes the points in increasing order to ``cand[:m]`` and their active features to ``feat[:m]`` (-1 padded) and
-    returns ``m``. ``view`` holds the raw 3x3 codes for ``color`` to move; the groups must be labelled (``_label``).
-    One call per move, not per candidate, because every array passed to a compiled call costs reference counting.
+    returns ``m``. ``view`` holds the raw 3x3 codes for ``color`` to move; ``gid``, ``libs``, ``lib_a``, ``lib_b`` and
+    ``stones`` come from ``kernels.label_groups`` on this board. One call per move, not per candidate, because every
+    array passed to a compiled call costs reference counting.
     """
     n = board.shape[0]
     size = int(math.sqrt(n) + 0.5)
@@ -430,19 +382,13 @@ def _candidates(boards, hashes, hlen, tables, nbr8, code_table, color, ko, last_
     """Points ``(m,)`` int32 and active features ``(m, MAX_ACTIVE)`` int32 (-1 padded) of every sensible move."""
     board = boards[hlen - 1].copy()
     n = board.shape[0]
-    gid = np.empty(n, np.int32)
-    libs = np.empty(n, np.int32)
-    lib_a = np.empty(n, np.int32)
-    lib_b = np.empty(n, np.int32)
-    stones = np.empty(n, np.int32)
-    stack = np.empty(n, np.int32)
-    libmark = np.zeros(n, np.int64)
+    gid, libs, ghash, lib_a, lib_b, stones, stack, libmark = kernels.label_arrays(n)
     mark = np.zeros(n + 1, np.int32)
     captured = np.empty(n, np.int32)
     codes = np.empty((2, n), np.int32)
     _init_codes(board, nbr8, codes)
     view = codes[0] if color == 1 else codes[1]
-    _label(board, tables, gid, libs, lib_a, lib_b, stones, stack, libmark, 0)
+    kernels.label_groups(board, tables, gid, libs, ghash, lib_a, lib_b, stones, stack, libmark, 0)
     table, table_mask = _hash_table(hashes, hlen if superko else 0, hlen)
     points = np.empty(n, np.int32)
     active = np.empty((n, MAX_ACTIVE), np.int32)
@@ -480,13 +426,7 @@ def _playout(boards, hashes, hlen, tables, nbr8, code_table, weights, color, ko,
                                                                                move_cap - move_number, superko)
     h = hashes[hlen - 1]
 
-    gid = np.empty(n, np.int32)
-    libs = np.empty(n, np.int32)
-    lib_a = np.empty(n, np.int32)
-    lib_b = np.empty(n, np.int32)
-    stones = np.empty(n, np.int32)
-    stack = np.empty(n, np.int32)
-    libmark = np.zeros(n, np.int64)
+    gid, libs, ghash, lib_a, lib_b, stones, stack, libmark = kernels.label_arrays(n)
     mark = np.zeros(n + 1, np.int32)
     captured = np.empty(n, np.int32)
     codes = np.empty((2, n), np.int32)
@@ -501,7 +441,7 @@ def _playout(boards, hashes, hlen, tables, nbr8, code_table, weights, color, ko,
     stamp = 0
     played = 0
     while passes < 2 and move_number < move_cap:
-        stamp = _label(board, tables, gid, libs, lib_a, lib_b, stones, stack, libmark, stamp)
+        stamp = kernels.label_groups(board, tables, gid, libs, ghash, lib_a, lib_b, stones, stack, libmark, stamp)
         view = codes[0] if color == 1 else codes[1]
         m = _scan(board, tables, view, code_table, gid, libs, lib_a, lib_b, stones, color, ko, last_move, cand, feat,
                   stack, mark)

@@ -122,31 +122,8 @@ def _history_planes(recent, n, out):
 def _tactical_planes(board, tab, color, ko, sensible, out):
     """Liberties, capture size, self-atari size, sensible and ko planes (12..23 and 9..16)."""
     n = board.shape[0]
-    gid = np.empty(n, np.int32)
-    libs = np.empty(n, np.int32)
-    ghash = np.empty(n, np.int64)
-    stack = np.empty(n, np.int32)
-    libmark = np.zeros(n, np.int32)
-    groups = kernels.label_groups(board, tab, gid, libs, ghash, stack, libmark)
-    sizes = np.zeros(groups, np.int32)
-    # Up to three liberties of each group: enough to tell whether one stone more leaves it in atari.
-    some_libs = np.full((groups, 3), -1, np.int32)
-    for p in range(n):
-        g = gid[p]
-        if g < 0:
-            continue
-        sizes[g] += 1
-        for k in range(kernels.NBR, kernels.NBR + 4):
-            q = tab[p, k]
-            if q < 0:
-                break
-            if board[q] == 0:
-                for j in range(3):
-                    if some_libs[g, j] == q:
-                        break
-                    if some_libs[g, j] < 0:
-                        some_libs[g, j] = q
-                        break
+    gid, libs, ghash, lib_a, lib_b, stones, stack, libmark = kernels.label_arrays(n)
+    kernels.label_groups(board, tab, gid, libs, ghash, lib_a, lib_b, stones, stack, libmark, 0)
     for p in range(n):
         g = gid[p]
         if g >= 0:
@@ -183,12 +160,15 @@ def _tactical_planes(board, tab, color, ko, sensible, out):
             n_seen += 1
             if board[q] == -color:
                 if libs[g] == 1:
-                    captured += sizes[g]
+                    captured += stones[g]
             else:
-                own_size += sizes[g]
-                for j in range(3):
-                    if some_libs[g, j] >= 0:
-                        n_found = _add_liberty(found, n_found, some_libs[g, j], p)
+                own_size += stones[g]
+                if libs[g] >= 3:
+                    n_found = 2  # p is at most one of them, so two or more are left: no self-atari
+                else:
+                    n_found = _add_liberty(found, n_found, lib_a[g], p)
+                    if libs[g] == 2:
+                        n_found = _add_liberty(found, n_found, lib_b[g], p)
         if captured > 0:
             out[17 + min(captured, 3) - 1, p] = 1.0
         elif n_found <= 1:
