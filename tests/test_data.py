@@ -472,7 +472,9 @@ def test_bundled_games_load_replay_and_have_a_card():
     assert card.exists(), f"{card} (how the bundled games were made) is missing"
     games, skipped = load_games(path, size=9)
     assert skipped.total == 0
-    assert len(games) >= 500
+    assert len(games) >= 5000  # the set: at least 5,000 games, 1,000 of them at level 10
+    assert sum(g.black.endswith("level 10") for g in games) >= 1000
+    assert len({data.game_key(g) for g in games}) == len(games)
     assert {g.size for g in games} == {9} and {g.komi for g in games} == {7.5}
     levels = {g.black for g in games}
     assert any("level 10" in name for name in levels) and any("level 1" == name[-7:] for name in levels)
