@@ -138,6 +138,9 @@ def make_data(config: ValueConfig, run_dir: Path, rules: Rules, feature_set: str
     u_max = config.u_max or max(1, (3 * rules.size * rules.size) // 4)
     shards = math.ceil(config.games / config.games_per_shard)
     paths = [data_dir / f"value_{config.positions_per_game}_{k:05d}.npz" for k in range(shards)]
+    _check_manifest(data_dir / f"value_{config.positions_per_game}.json",
+                    {"seed": config.seed, "u_max": u_max, "games_per_shard": config.games_per_shard,
+                     "board_size": rules.size, "feature_set": feature_set})
     missing = [k for k, p in enumerate(paths) if not p.exists()]
     if not missing:
         return paths
@@ -166,6 +169,24 @@ def make_data(config: ValueConfig, run_dir: Path, rules: Rules, feature_set: str
             bar.update(count)
     bar.close()
     return paths
+
+
+def _check_manifest(path: Path, wanted: dict[str, object]) -> None:
+    """Refuse shards made under other settings: shard k holds games k*games_per_shard.. drawn from the seed, so
+    shards of another seed, U range, shard size, board or feature set would be mixed in silently. Shards from
+    before manifests existed are taken as they are, and the manifest is written."""
+    if path.is_file():
+        try:
+            found = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise TrainingError(f"{path} cannot be read ({exc}): delete it and the shards beside it, or use a new "
+                                "run folder") from None
+        changed = [f"{key} {found.get(key)!r} -> {value!r}" for key, value in wanted.items() if found.get(key) != value]
+        if changed:
+            raise TrainingError(f"{path.parent} holds value shards made with other settings ({', '.join(changed)}): "
+                                "use a new run folder, or delete those shards to remake them")
+        return
+    write_atomic(path, (json.dumps(wanted, indent=1) + "\n").encode("utf-8"))
 
 
 def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

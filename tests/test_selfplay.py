@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -158,6 +159,12 @@ def test_tiny_value_run_makes_shards_once_and_fits_the_value_net(run_dir):
         assert set(np.unique(shard["z"])) <= {-1.0, 0.0, 1.0}
     value.run(config, run_dir, progress=False)
     assert [s.stat().st_mtime_ns for s in shards] == stamps  # no shard made twice
+    # shards drawn from another seed would be mixed in silently: refused with one line naming the change
+    from selfplay.sl import TrainingError
+
+    with pytest.raises(TrainingError, match=r"other settings \(seed 0 -> 1\): use a new run folder"):
+        value.run(dataclasses.replace(config, seed=1), run_dir, progress=False)
+    assert [s.stat().st_mtime_ns for s in shards] == stamps
     assert checkpoint.load(result.value, kind="value").config.board_size == 5
     assert np.isfinite(result.val_mse)
 
