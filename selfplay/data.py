@@ -206,6 +206,12 @@ def game_seed(run_seed: int, index: int, attempt: int = 0) -> int:
     return 1 + int(state % np.uint64(2**31 - 2))
 
 
+def _seed_of_index(seed: int, run_seed: int, index: int) -> bool:
+    """Whether ``seed`` is one of the seeds of game ``index`` (nearly always the first: checked alone first)."""
+    return seed == game_seed(run_seed, index) or any(
+        seed == game_seed(run_seed, index, k) for k in range(1, SEEDS_PER_INDEX))
+
+
 # ------------------------------------------------------------------------------------------------ config
 
 
@@ -550,7 +556,8 @@ class GameStore:
                 self.dropped = list(json.loads(path.read_text(encoding="utf-8"))["dropped"])
             except (ValueError, KeyError, TypeError, OSError) as exc:
                 logger.warning("%s cannot be read, starting a new list of dropped games: %s", path, exc)
-        self._attempts = Counter(int(entry["index"]) for entry in self.dropped if entry.get("reason") in _NOT_REPLAYED)
+        self._attempts = Counter(int(entry.get("index", -1)) for entry in self.dropped
+                                 if isinstance(entry, dict) and entry.get("reason") in _NOT_REPLAYED)
 
     def attempts(self, index: int) -> int:
         """Seeds of ``index`` used up so far: its games dropped for a reason that would recur (duplicate,
@@ -784,8 +791,7 @@ def run_expert_games(config: ExpertGamesConfig, progress: bool = True) -> RunSum
         total = len(schedule)
         store = GameStore(out, config.size)
         mismatched = sum(1 for index, game in store.games.items() if index < total and (
-            game.level != schedule[index]
-            or game.seed not in {game_seed(config.seed, index, k) for k in range(SEEDS_PER_INDEX)}))
+            game.level != schedule[index] or not _seed_of_index(game.seed, config.seed, index)))
         if mismatched:
             logger.warning("%d games in %s were played under another schedule or seed than this command's "
                            "(different --levels, --games or --seed?); they are kept", mismatched, out)
@@ -839,12 +845,11 @@ def _play(config: ExpertGamesConfig, store: GameStore, schedule: np.ndarray, pen
     max_failures = max(5, 2 * config.workers)  # engine failures in a row before the run gives up
     failures_in_a_row = 0
     total = len(schedule)
-    done_before = sum(1 for index in range(total) if store.handled(index))
 
     def task(index: int) -> GameTask:
         return GameTask(index, int(schedule[index]), game_seed(config.seed, index, store.attempts(index)))
 
-    with logging_redirect_tqdm(), tqdm(total=total, initial=done_before, unit="game", disable=not progress,
+    with logging_redirect_tqdm(), tqdm(total=total, initial=total - len(pending), unit="game", disable=not progress,
                                        mininterval=1.0, smoothing=0.05, dynamic_ncols=True) as bar:
 
         def handle(outcome: GameOutcome) -> None:
