@@ -16,7 +16,9 @@ Run::
 
 Targets (issue 6): ≥ 90% against the SL policy; > 50% against λ = 0 and λ = 1 (the paper found the mix best;
 whatever this shows is the figure); GNU Go levels are reported without a target. The verdict ``MET`` needs the
-win rate at or above the target, ``BELOW`` otherwise; with fewer games than asked it reads ``so far``.
+win rate at or above the target, ``BELOW`` otherwise; with fewer games than asked it reads ``so far``. Beside
+each rate: A's score as Black and as White (between near-equal players the colour can weigh more than the player)
+and how many of the games are distinct move sequences (players without noise can repeat a game).
 Exit status 0 whatever the figures; 2 for a bad argument, a run without the checkpoints MCTS needs, or a match
 folder that holds another match; 130 after Ctrl-C (finished games are kept).
 """
@@ -77,15 +79,20 @@ def verdict(opponent: Opponent, result: MatchResult | None, planned: int) -> str
 
 
 def table(rows: list[tuple[Opponent, MatchResult | None]], planned: int, a: str) -> list[str]:
-    lines = [f"A = {a}", f"{'opponent':<28} {'games':>9} {'A wins':>7} {'95% Wilson':>17} {'target':>7}  verdict"]
+    lines = [f"A = {a}", f"{'opponent':<28} {'games':>9} {'A wins':>7} {'95% Wilson':>17} {'A as B':>9} {'A as W':>9} "
+                         f"{'distinct':>8} {'target':>7}  verdict"]
     for opponent, result in rows:
         target = "" if opponent.target is None else (">" if opponent.strict else ">=") + f"{opponent.target:.0%}"
         if result is None or result.scored == 0:
-            lines.append(f"{opponent.label:<28} {0:>4}/{planned:<4} {'-':>7} {'-':>17} {target:>7}  not played")
+            lines.append(f"{opponent.label:<28} {0:>4}/{planned:<4} {'-':>7} {'-':>17} {'-':>9} {'-':>9} {'-':>8} "
+                         f"{target:>7}  not played")
             continue
         low, high = result.wilson
+        as_black = f"{result.a_black_score:g}/{result.a_black_games}"
+        as_white = f"{result.a_white_score:g}/{result.a_white_games}"
         lines.append(f"{opponent.label:<28} {result.scored:>4}/{planned:<4} {result.win_rate:>7.1%} "
-                     f"{f'[{low:.1%}, {high:.1%}]':>17} {target:>7}  {verdict(opponent, result, planned)}")
+                     f"{f'[{low:.1%}, {high:.1%}]':>17} {as_black:>9} {as_white:>9} {result.distinct_games:>8} "
+                     f"{target:>7}  {verdict(opponent, result, planned)}")
     return lines
 
 
@@ -163,7 +170,9 @@ def main() -> int:
     if args.json:
         figures = {"a": mcts, "games": args.games, "seed": args.seed, "matches": {
             o.key: None if r is None or r.scored == 0 else {"b": r.b, "scored": r.scored, "win_rate": r.win_rate,
-                                           "wilson": list(r.wilson), "target": o.target,
+                                           "wilson": list(r.wilson), "a_black": [r.a_black_score, r.a_black_games],
+                                           "a_white": [r.a_white_score, r.a_white_games],
+                                           "distinct_games": r.distinct_games, "target": o.target,
                                            "verdict": verdict(o, r, args.games), "out": r.out}
             for o, r in rows}}
         Path(args.json).write_text(json.dumps(figures, indent=1, allow_nan=False, default=str) + "\n",

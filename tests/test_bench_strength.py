@@ -74,3 +74,17 @@ def test_a_run_without_checkpoints_is_one_line_and_exit_2(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_table_shows_colours_and_distinct_games():
+    bench = _module()
+    sl = next(o for o in bench.OPPONENTS if o.key == "sl")
+    lambda1 = next(o for o in bench.OPPONENTS if o.key == "lambda1")
+    result = _result(0.6, 10)
+    result = type(result)(**{**result.__dict__, "a_black_games": 5, "a_black_score": 5.0, "a_white_games": 5,
+                             "a_white_score": 1.0, "distinct_games": 8})
+    lines = bench.table([(sl, result), (lambda1, None)], 200, "mcts:runs/x,playouts=400")
+    assert lines[0] == "A = mcts:runs/x,playouts=400"
+    assert "A as B" in lines[1] and "distinct" in lines[1]
+    assert "5/5" in lines[2] and "1/5" in lines[2] and " 8 " in lines[2] and "MET so far" not in lines[2]
+    assert lines[2].endswith("BELOW so far") and lines[3].endswith("not played")
