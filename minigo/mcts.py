@@ -36,8 +36,10 @@ played since is kept (``SearchConfig.reuse_tree``) and the rest dropped.
 
 Moves (``MCTS.play``): the most visited root move (or, with ``temperature > 0``, one sampled in proportion to
 ``N ** (1 / temperature)``). Passing follows Tromp-Taylor, never the evaluator: after the opponent's pass the
-search passes at once when that wins; it never passes when the board as it stands loses for it, unless no
-other move is legal; otherwise the search decides. It resigns when the chosen move's Q is below
+search passes at once when that wins, and when its only other legal moves fill its own single-point eyes
+(``Position.sensible_moves``: filling one never gains a point and can give a group away; a losing bot that would
+not pass did just that, move after move); it never passes when the board as it stands loses for it while it has a
+sensible move; otherwise the search decides. It resigns when the chosen move's Q is below
 ``resign_threshold`` (off by default).
 """
 
@@ -178,7 +180,9 @@ class SearchResult:
     seconds: float
     """Wall-clock time of this search."""
     reason: str = "search"
-    """Why this move: ``search``, ``pass wins`` (passing after the opponent's pass wins), ``resign``."""
+    """Why this move: ``search``, ``pass wins`` (passing after the opponent's pass wins), ``nothing else`` (a
+    pass: every other legal move fills one of the mover's own eyes; ``value`` is then the board as it stands),
+    ``resign``."""
 
     def _map(self, values: np.ndarray) -> np.ndarray:
         out = np.zeros(self.size * self.size + 1, dtype=np.float64)
@@ -473,6 +477,11 @@ class MCTS:
             # The opponent passed and the board as it stands wins for us: passing ends the game, won.
             return SearchResult(n, position.to_play, position.size, np.array([n]), np.zeros(1, dtype=np.int64),
                                 np.ones(1), np.zeros(1), 1.0, (n,), ((n,),), 0, 0.0, reason="pass wins")
+        if not position.sensible_moves()[:-1].any():
+            # Every other legal move fills one of our own eyes, which never gains a point and can lose a group.
+            value = outcome(position)
+            return SearchResult(n, position.to_play, position.size, np.array([n]), np.zeros(1, dtype=np.int64),
+                                np.array([value]), np.ones(1), value, (n,), ((n,),), 0, 0.0, reason="nothing else")
         return self.search(position, decide=True, **budget)
 
     def search(self, position: Position, *, playouts: int | None = None, seconds: float | None = None,
@@ -488,10 +497,12 @@ class MCTS:
         start = time.perf_counter()
         tree = self._root(position)
         n = position.pass_point
-        # Passing when the board as it stands loses for us lets the opponent end the game by passing.
+        # Passing when the board as it stands loses for us lets the opponent end the game by passing; but when
+        # all that is left is filling our own eyes, the pass loses less.
         root_skip = -1
         span = tree.edges(0)
-        if outcome(position) < 0 and span.stop - span.start > 1 and tree.links[span.stop - 1, 0] == n:
+        if (outcome(position) < 0 and span.stop - span.start > 1 and tree.links[span.stop - 1, 0] == n
+                and position.sensible_moves()[:-1].any()):
             root_skip = span.stop - 1
         if self.config.dirichlet_alpha is not None and not self._noised:
             self._add_noise(tree)

@@ -259,6 +259,35 @@ def test_never_passes_when_passing_loses_even_with_a_099_prior_on_the_pass() -> 
     assert result.visits[result.moves.tolist().index(25)] == 0  # the root's pass is never searched
 
 
+EYES_ONLY = """
+O . O . O
+O O O O O
+X X X X X
+X . X . X
+X X X X X
+"""  # White's two-eyed group holds 10 points, Black's 15; White's only legal moves fill its own eyes
+
+
+def test_passes_when_only_its_own_eyes_are_left_even_though_passing_loses() -> None:
+    position = board_from_string(EYES_ONLY, to_play=BLACK, komi=0.5).play(25)  # Black passed; White is behind
+    assert outcome(position) < 0 and position.legal_moves()[[1, 3]].all() and position.legal_moves().sum() == 3
+    mcts = MCTS(FixedPrior(1), SearchConfig(playouts=200, mixing=1.0), rng=np.random.default_rng(0))
+    result = mcts.play(position)
+    assert result.move == position.pass_point and result.reason == "nothing else" and result.value == -1.0
+    # Analysis searches the pass too (the eye fills lose the group; the pass loses only the game).
+    analysis = mcts.search(position)
+    assert analysis.visits[analysis.moves.tolist().index(25)] > 0
+
+
+def test_a_losing_bot_with_eyes_to_fill_and_a_sensible_move_still_plays_on() -> None:
+    # As above, with one more empty point in White's area: filling it is sensible, so the pass stays forbidden.
+    board = EYES_ONLY.replace("O O O O O\nX", "O O . O O\nX", 1)
+    position = board_from_string(board, to_play=BLACK, komi=0.5).play(25)
+    assert outcome(position) < 0
+    result = MCTS(FixedPrior(25), SearchConfig(playouts=200, mixing=1.0), rng=np.random.default_rng(0)).play(position)
+    assert result.move != position.pass_point and result.reason == "search" and position.is_legal(result.move)
+
+
 def test_passing_into_a_draw_is_allowed() -> None:
     # komi 5: 15 - 10 - 5 = 0. Passing after Black's pass draws, so the pass stays a candidate at the root.
     position = board_from_string(SETTLED, to_play=BLACK, komi=5).play(25)
