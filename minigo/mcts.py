@@ -216,6 +216,13 @@ class SearchResult:
                 f"{best} | pv {pv}")
 
 
+def _unsearched_pass(position: Position, value: float, prior: np.ndarray, reason: str) -> SearchResult:
+    """The pass, decided by rule without a search: its only Q and the value are ``value``."""
+    n = position.pass_point
+    return SearchResult(n, position.to_play, position.size, np.array([n]), np.zeros(1, dtype=np.int64),
+                        np.array([value]), prior, value, (n,), ((n,),), 0, 0.0, reason=reason)
+
+
 def outcome(position: Position) -> float:
     """The Tromp-Taylor result of ``position`` as it stands, for its player to move: +1 win, -1 loss, 0 draw."""
     score = position.score()
@@ -472,16 +479,12 @@ class MCTS:
     def play(self, position: Position, **budget) -> SearchResult:
         """Search ``position`` and choose its move by the rules of the module docstring. ``budget``:
         ``playouts`` and/or ``seconds`` to override the config for this move."""
-        n = position.pass_point
         if position.passes >= 1 and outcome(position) > 0:
             # The opponent passed and the board as it stands wins for us: passing ends the game, won.
-            return SearchResult(n, position.to_play, position.size, np.array([n]), np.zeros(1, dtype=np.int64),
-                                np.ones(1), np.zeros(1), 1.0, (n,), ((n,),), 0, 0.0, reason="pass wins")
+            return _unsearched_pass(position, 1.0, np.zeros(1), "pass wins")
         if not position.sensible_moves()[:-1].any():
             # Every other legal move fills one of our own eyes, which never gains a point and can lose a group.
-            value = outcome(position)
-            return SearchResult(n, position.to_play, position.size, np.array([n]), np.zeros(1, dtype=np.int64),
-                                np.array([value]), np.ones(1), value, (n,), ((n,),), 0, 0.0, reason="nothing else")
+            return _unsearched_pass(position, outcome(position), np.ones(1), "nothing else")
         return self.search(position, decide=True, **budget)
 
     def search(self, position: Position, *, playouts: int | None = None, seconds: float | None = None,
