@@ -78,9 +78,15 @@ def gnugo_margin(engine: GTPEngine, path: Path, moves: int, a_color: int) -> flo
 
 
 def audit(folder: Path, engine: GTPEngine | None) -> Endings:
-    match = json.loads((folder / "match.json").read_text(encoding="utf-8"))
-    out = Endings(folder=str(folder), a=match["a"], b=match["b"], won_lost=None if engine is None else 0)
+    try:
+        match = json.loads((folder / "match.json").read_text(encoding="utf-8"))
+        a, b = match["a"], match["b"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{folder / 'match.json'}: not the JSON minigo eval writes ({exc!r})") from None
+    out = Endings(folder=str(folder), a=a, b=b, won_lost=None if engine is None else 0)
     for path in sorted((folder / "games").glob("*.sgf")):
+        if not path.stem.isdigit():
+            continue  # not one of minigo eval's numbered games, whose number gives A's colour
         record = sgf.load(path)
         if not record.result or record.result[0] not in "BW":
             continue  # unscored or drawn
@@ -144,7 +150,7 @@ def main() -> int:
         engine = GTPEngine.gnugo(level=10)
     try:
         rows = [audit(folder, engine) for folder in folders]
-    except (OSError, ValueError, KeyError, GTPError) as exc:
+    except (OSError, ValueError, GTPError) as exc:
         print(f"bench/endings.py: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -154,7 +160,11 @@ def main() -> int:
     print("A ahead: lost although A was ahead on the board at the opponent's first pass (the pass rule failed); "
           "A behind: lost, A behind there; won lost: of those, GNU Go's final_score there says A was winning")
     if args.json:
-        Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n", encoding="utf-8")
+        try:
+            Path(args.json).write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"bench/endings.py: cannot write --json {args.json!r}: {exc.strerror}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
 # Idle OpenMP threads that spin starve everything else on a busy 2-core machine; torch reads this at import.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -26,6 +29,21 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20161)
+
+
+@pytest.fixture
+def bench_script():
+    """Load ``bench/NAME.py`` as a module (bench scripts are files, not a package): ``bench_script("strength")``."""
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -16,14 +15,6 @@ SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "endings.py"
 
 # Black's wall on column E, White's on column F: 45 points to 36, so Black wins by 1.5 with komi 7.5.
 WALLS = "".join(f";B[e{c}];W[f{c}]" for c in "abcdefghi")
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("bench_endings", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def _match(folder: Path, games: list[tuple[str, str]]) -> Path:
@@ -46,18 +37,18 @@ GAMES = [
 ]
 
 
-def test_first_opponent_pass_gives_the_move_and_a_s_margin():
+def test_first_opponent_pass_gives_the_move_and_a_s_margin(bench_script):
     from minigo import sgf
 
-    endings = _module()
+    endings = bench_script("endings")
     record = sgf.read_sgf(f"(;SZ[9]KM[7.5]{WALLS};B[];W[be];B[];W[])")
     assert endings.first_opponent_pass(record, 1) == (22, 9 - 37 - 7.5)
     assert endings.first_opponent_pass(record, -1) == (19, 36 - 45 + 7.5)
     assert endings.first_opponent_pass(sgf.read_sgf(f"(;SZ[9]{WALLS})"), 1) is None
 
 
-def test_losses_are_split_by_how_they_ended(tmp_path):
-    endings = _module()
+def test_losses_are_split_by_how_they_ended(tmp_path, bench_script):
+    endings = bench_script("endings")
     counts = endings.audit(_match(tmp_path / "m", GAMES), engine=None)
     assert (counts.games, counts.a_lost) == (6, 4)
     assert (counts.lost_ahead, counts.lost_behind, counts.lost_no_pass) == (1, 2, 1)
@@ -65,8 +56,8 @@ def test_losses_are_split_by_how_they_ended(tmp_path):
 
 
 @pytest.mark.skipif(find_gnugo() is None, reason="GNU Go is not installed (apt-get install gnugo)")
-def test_gnugo_finds_the_won_game_that_playing_on_lost(tmp_path):
-    endings = _module()
+def test_gnugo_finds_the_won_game_that_playing_on_lost(tmp_path, bench_script):
+    endings = bench_script("endings")
     with GTPEngine.gnugo(level=10) as engine:
         counts = endings.audit(_match(tmp_path / "m", GAMES), engine)
         # White's lone stone inside Black's area is dead: Black was winning by 1.5 when White passed.
@@ -85,3 +76,21 @@ def test_a_folder_of_match_folders_and_a_bad_folder(tmp_path):
     bad = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not a match folder" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("match_json, words", [
+    ("{", "not the JSON minigo eval writes"),
+    ('{"a": "mcts:x"}', "not the JSON minigo eval writes"),
+])
+def test_a_broken_match_json_is_one_line_and_exit_2(tmp_path, match_json, words):
+    folder = _match(tmp_path / "m", GAMES[:1])
+    (folder / "match.json").write_text(match_json, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(SCRIPT), str(folder)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and words in done.stderr, done.stderr
+
+
+def test_an_unwritable_json_path_is_one_line_and_exit_2(tmp_path):
+    folder = _match(tmp_path / "m", GAMES[:1])
+    done = subprocess.run([sys.executable, str(SCRIPT), str(folder), "--json", str(tmp_path / "no" / "x.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "cannot write --json" in done.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import subprocess
 import sys
@@ -11,14 +10,6 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "strength.py"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("bench_strength", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def _result(rate: float, scored: int):
@@ -31,8 +22,8 @@ def _result(rate: float, scored: int):
                        average_length=50.0, distinct_games=scored)
 
 
-def test_verdicts_follow_the_targets():
-    bench = _module()
+def test_verdicts_follow_the_targets(bench_script):
+    bench = bench_script("strength")
     sl, lambda0, gnugo = (next(o for o in bench.OPPONENTS if o.key == k) for k in ("sl", "lambda0", "gnugo5"))
     assert bench.verdict(sl, _result(0.90, 200), 200) == "MET"  # "at least 90%"
     assert bench.verdict(sl, _result(0.895, 200), 200) == "BELOW"
@@ -43,8 +34,8 @@ def test_verdicts_follow_the_targets():
     assert bench.verdict(sl, _result(math.nan, 0), 200) == "not played"
 
 
-def test_opponent_specs():
-    bench = _module()
+def test_opponent_specs(bench_script):
+    bench = bench_script("strength")
     specs = {o.key: o.spec("runs/x", "mcts:runs/x,playouts=400") for o in bench.OPPONENTS}
     assert specs == {"sl": "policy:runs/x", "lambda0": "mcts:runs/x,playouts=400,lambda=0",
                      "lambda1": "mcts:runs/x,playouts=400,lambda=1", "gnugo1": "gnugo:1", "gnugo5": "gnugo:5",
@@ -76,8 +67,8 @@ def test_a_run_without_checkpoints_is_one_line_and_exit_2(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_table_shows_colours_and_distinct_games():
-    bench = _module()
+def test_table_shows_colours_and_distinct_games(bench_script):
+    bench = bench_script("strength")
     sl = next(o for o in bench.OPPONENTS if o.key == "sl")
     lambda1 = next(o for o in bench.OPPONENTS if o.key == "lambda1")
     result = _result(0.6, 10)
