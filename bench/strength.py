@@ -5,12 +5,14 @@ Every match is ``selfplay.evaluate.run_match``, exactly as ``minigo eval`` plays
 each game's seeds from ``(--seed, index)``), in its own folder under ``--out``, so the script resumes: rerun it
 and only games without an SGF are played; a larger ``--games`` extends every match. The matches grow together
 in rounds of ``--chunk`` games (a round-robin over the matches), so a run cut short still has every figure,
-with wider intervals. Player A is ``mcts:RUN,playouts=N`` (λ = 0.5 is the default); the SL policy plays greedy
-(``policy:RUN``, the run's SL checkpoint), as the paper compared it.
+with wider intervals. Player A is ``mcts:RUN,playouts=N`` (λ = 0.5 is the default; ``--c-puct C`` adds
+``,c_puct=C``, and the λ = 0 and λ = 1 opponents search with the same C); the SL policy plays greedy
+(``policy:RUN``, the run's SL checkpoint), as the paper compared it. Give a match set with another ``--c-puct``
+its own ``--out``: a match folder refuses games of another match.
 
 Run::
 
-    .venv/bin/python bench/strength.py RUN [--games 200] [--chunk 20] [--playouts 400] [--workers N]
+    .venv/bin/python bench/strength.py RUN [--games 200] [--chunk 20] [--playouts 400] [--c-puct C] [--workers N]
                                            [--only sl,lambda0,lambda1,gnugo1,gnugo5,gnugo10] [--seed 11]
                                            [--out DIR] [--json PATH]
 
@@ -68,6 +70,12 @@ OPPONENTS = (
 )
 
 
+def mcts_spec(run: str, playouts: int, c_puct: float | None = None) -> str:
+    """Player A's spec: the run's MCTS at ``playouts`` a move, with the player's default c_puct unless given."""
+    spec = f"mcts:{run},playouts={playouts}"
+    return spec if c_puct is None else f"{spec},c_puct={c_puct:g}"
+
+
 def verdict(opponent: Opponent, result: MatchResult | None, planned: int) -> str:
     if result is None or result.scored == 0:
         return "not played"
@@ -102,6 +110,7 @@ def main() -> int:
     parser.add_argument("--games", type=int, default=200, help="games per match (default %(default)s)")
     parser.add_argument("--chunk", type=int, default=20, help="games added to each match a round (default %(default)s)")
     parser.add_argument("--playouts", type=int, default=400, help="MCTS playouts a move (default %(default)s)")
+    parser.add_argument("--c-puct", type=float, help="MCTS exploration constant (default: the player's, 5)")
     parser.add_argument("--workers", type=int, default=max(1, len(os.sched_getaffinity(0))),
                         help="worker processes (default: the cores this process may use)")
     parser.add_argument("--only", default=",".join(o.key for o in OPPONENTS),
@@ -124,11 +133,13 @@ def main() -> int:
     for name in ("games", "chunk", "playouts", "workers"):
         if getattr(args, name) < 1:
             return fail(f"--{name} {getattr(args, name)} is not a positive integer")
+    if args.c_puct is not None and not (args.c_puct > 0 and args.c_puct < float("inf")):
+        return fail(f"--c-puct {args.c_puct:g} is not a positive number")
     run = args.run.rstrip("/")
     if not Path(run).is_dir():
         return fail(f"run folder {run!r} does not exist: expected a run with sl, value and rollout checkpoints")
     out = Path(args.out) if args.out else Path(run) / "strength"
-    mcts = f"mcts:{run},playouts={args.playouts}"
+    mcts = mcts_spec(run, args.playouts, args.c_puct)
     chosen = [by_key[k] for k in keys]
 
     def config(opponent: Opponent, games: int) -> MatchConfig:

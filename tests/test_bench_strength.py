@@ -42,9 +42,23 @@ def test_opponent_specs(bench_script):
                      "gnugo10": "gnugo:10"}
 
 
+def test_c_puct_goes_to_a_and_its_lambda_opponents(bench_script):
+    bench = bench_script("strength")
+    assert bench.mcts_spec("runs/x", 400) == "mcts:runs/x,playouts=400"
+    a = bench.mcts_spec("runs/x", 400, 2.0)
+    assert a == "mcts:runs/x,playouts=400,c_puct=2"
+    lambda0 = next(o for o in bench.OPPONENTS if o.key == "lambda0")
+    assert lambda0.spec("runs/x", a) == "mcts:runs/x,playouts=400,c_puct=2,lambda=0"
+    from minigo.players import PlayerSpec
+
+    assert PlayerSpec.parse(lambda0.spec("runs/x", a)).options == {"playouts": "400", "c_puct": "2", "lambda": "0"}
+
+
 @pytest.mark.parametrize("args, words", [
     (["--only", "sl,bogus"], "unknown match bogus"),
     (["--games", "0"], "--games 0 is not a positive integer"),
+    (["--c-puct", "0"], "--c-puct 0 is not a positive number"),
+    (["--c-puct", "nan"], "--c-puct nan is not a positive number"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path, args, words):
     done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), *args], capture_output=True, text=True,
