@@ -118,11 +118,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11, help="match seed (default %(default)s)")
     parser.add_argument("--out", help="folder of the match folders (default RUN/strength)")
     parser.add_argument("--json", metavar="PATH", help="also write the table's figures here")
-    args = parser.parse_args()
 
     def fail(message: str) -> int:
         print(f"bench/strength.py: {message}", file=sys.stderr)
         return 2
+
+    def one_line_error(message: str) -> None:  # argparse's own errors print the whole usage first
+        sys.exit(fail(f"{message} (see --help)"))
+
+    parser.error = one_line_error  # type: ignore[method-assign]
+    args = parser.parse_args()
 
     by_key = {o.key: o for o in OPPONENTS}
     keys = [k.strip() for k in args.only.split(",") if k.strip()]

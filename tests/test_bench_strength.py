@@ -59,6 +59,8 @@ def test_c_puct_goes_to_a_and_its_lambda_opponents(bench_script):
     (["--games", "0"], "--games 0 is not a positive integer"),
     (["--c-puct", "0"], "--c-puct 0 is not a positive number"),
     (["--c-puct", "nan"], "--c-puct nan is not a positive number"),
+    (["--c-puct", "abc"], "argument --c-puct: invalid float value: 'abc'"),
+    (["--games", "many"], "argument --games: invalid int value: 'many'"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path, args, words):
     done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), *args], capture_output=True, text=True,
