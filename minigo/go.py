@@ -325,6 +325,12 @@ class Position:
         black, white = kernels.area(self.board, tables(self.size))
         return int(black), int(white)
 
+    def ownership(self) -> np.ndarray:
+        """Tromp-Taylor owner of every point as the board stands, ``(size*size,)`` int8 from Black's view: BLACK
+        for a black stone or an empty point reaching only black, WHITE likewise, 0 for a neutral point (dame,
+        seki liberties). No dead stones are removed; summing it gives ``area()``'s difference."""
+        return kernels.owners(self.board, tables(self.size))
+
     def score(self) -> float:
         """Black's area minus White's, minus komi: > 0 means Black wins. No dead stones are removed."""
         black, white = self.area()

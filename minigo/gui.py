@@ -265,30 +265,7 @@ def star_points(size: int) -> list[int]:
 def territory(position: Position) -> np.ndarray:
     """``(size*size,)`` int8: BLACK or WHITE on each empty point whose region reaches only that colour
     (Tromp-Taylor), 0 elsewhere. Stones plus these points make ``position.area()``."""
-    size = position.size
-    board = position.board
-    owner = np.zeros(size * size, dtype=np.int8)
-    seen = np.zeros(size * size, dtype=bool)
-    for start in np.flatnonzero(board == EMPTY).tolist():
-        if seen[start]:
-            continue
-        region, borders, stack = [], set(), [start]
-        seen[start] = True
-        while stack:
-            point = stack.pop()
-            region.append(point)
-            row, col = divmod(point, size)
-            for r, c in ((row - 1, col), (row + 1, col), (row, col - 1), (row, col + 1)):
-                if 0 <= r < size and 0 <= c < size:
-                    neighbour = r * size + c
-                    if board[neighbour] != EMPTY:
-                        borders.add(int(board[neighbour]))
-                    elif not seen[neighbour]:
-                        seen[neighbour] = True
-                        stack.append(neighbour)
-        if len(borders) == 1:
-            owner[region] = borders.pop()
-    return owner
+    return np.where(position.board == EMPTY, position.ownership(), 0).astype(np.int8)
 
 
 # ------------------------------------------------------------------------------------------------ analysis

@@ -382,18 +382,16 @@ def legal_mask(boards, hashes, hlen, tables, color, ko, superko, skip_eyes):
 
 
 @njit(cache=True)
-def area(board, tables):
-    """Tromp-Taylor area: (black stones + empty points reaching only black, the same for white)."""
+def owners(board, tables):
+    """Tromp-Taylor owner of every point, ``(n,)`` int8 from Black's view: +1 a black stone or an empty point
+    reaching only black, -1 the same for white, 0 an empty point reaching both (or neither)."""
     n = board.shape[0]
+    out = np.zeros(n, np.int8)
     mark = np.zeros(n, np.int32)
     stack = np.empty(n, np.int32)
-    black = 0
-    white = 0
     for p in range(n):
-        if board[p] == 1:
-            black += 1
-        elif board[p] == -1:
-            white += 1
+        if board[p] != 0:
+            out[p] = board[p]
         elif mark[p] == 0:
             mark[p] = 1
             stack[0] = p
@@ -417,10 +415,27 @@ def area(board, tables):
                         mark[q] = 1
                         stack[count] = q
                         count += 1
+            owner = 0
             if reaches_black and not reaches_white:
-                black += count
+                owner = 1
             elif reaches_white and not reaches_black:
-                white += count
+                owner = -1
+            for j in range(count):
+                out[stack[j]] = owner
+    return out
+
+
+@njit(cache=True)
+def area(board, tables):
+    """Tromp-Taylor area: (black stones + empty points reaching only black, the same for white)."""
+    own = owners(board, tables)
+    black = 0
+    white = 0
+    for p in range(own.shape[0]):
+        if own[p] == 1:
+            black += 1
+        elif own[p] == -1:
+            white += 1
     return black, white
 
 

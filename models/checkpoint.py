@@ -29,7 +29,10 @@ from models.features import get_feature_set
 from models.nets import NetConfig, build
 
 FORMAT = "minigo-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""1: no value-net heads beyond the outcome; 2 adds ``score_head`` / ``ownership_head`` to the net config
+(a version-1 file reads as a net without them)."""
 
 
 class CheckpointError(ValueError):
@@ -112,8 +115,9 @@ def load(path: str | os.PathLike[str], *, kind: str | None = None, board_size: i
         feature_version = int(metadata.get("feature_version", "0"))
     except (KeyError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{path}: its description is damaged ({_short(exc)})") from None
-    if version != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format {version}, this minigo reads {FORMAT_VERSION}")
+    if version not in READABLE_VERSIONS:
+        raise CheckpointError(f"{path}: checkpoint format {version}, this minigo reads "
+                              f"{' and '.join(map(str, READABLE_VERSIONS))}")
     if kind is not None and config.kind != kind:
         raise CheckpointError(f"{path}: a {config.kind} network, expected a {kind} network")
     if board_size is not None and config.board_size != board_size:

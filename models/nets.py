@@ -5,7 +5,8 @@ the board), so one design serves 5x5 to 19x19; a trained net still records the b
 
 - ``PolicyNet``: ``(B, planes, size, size)`` -> logits ``(B, size*size + 1)`` over every point and the pass,
   for the player to move. Illegal moves are masked by whoever samples (``masked_log_softmax``).
-- ``ValueNet``: the same input -> ``(B,)`` in [-1, 1], the expected outcome for the player to move.
+- ``ValueNet``: the same input -> ``(B,)`` in [-1, 1], the expected outcome for the player to move; optionally
+  with score and ownership heads beside it (``ValueNet.heads``).
 - ``RolloutPolicy``: a linear softmax over small local patterns (see ``minigo.rollout``); its weights are a
   plain vector so that playouts can run in compiled code without torch.
 """
@@ -42,6 +43,10 @@ class NetConfig:
     """Width of the value head's hidden layer."""
     rollout_features: int = 0
     """Number of binary pattern features of the rollout policy (set by ``minigo.rollout``)."""
+    score_head: bool = False
+    """A value net that also predicts the final Tromp-Taylor margin (``ValueNet.heads``)."""
+    ownership_head: bool = False
+    """A value net that also predicts each point's final Tromp-Taylor owner (``ValueNet.heads``)."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -52,6 +57,8 @@ class NetConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < (0 if name == "blocks" else 1):
                 raise ValueError(f"{name} {value!r} must be a positive integer")
+        if (self.score_head or self.ownership_head) and self.kind != "value":
+            raise ValueError(f"score and ownership heads belong to a value net, not a {self.kind} net")
         if self.kind == "rollout" and self.rollout_features < 1:
             raise ValueError("a rollout policy needs rollout_features >= 1")
 
@@ -121,7 +128,13 @@ class PolicyNet(nn.Module):
 
 
 class ValueNet(nn.Module):
-    """Expected outcome for the player to move, in [-1, 1]: ``(B,)``."""
+    """Expected outcome for the player to move, in [-1, 1]: ``(B,)``.
+
+    With ``config.score_head`` / ``config.ownership_head`` it carries heads beside the outcome, as KataGo's
+    value net does (Wu 2019): read them with ``heads(x)``. ``forward`` is the outcome alone whatever the heads,
+    so the search never pays for them. They are built after the outcome head, so a net with heads starts with
+    the same trunk and outcome head as one without under the same seed.
+    """
 
     def __init__(self, config: NetConfig) -> None:
         super().__init__()
@@ -129,9 +142,28 @@ class ValueNet(nn.Module):
         self.trunk = Trunk(config.input_planes, config.filters, config.blocks)
         self.head = nn.Sequential(nn.Linear(2 * config.filters, config.value_hidden), nn.ReLU(),
                                   nn.Linear(config.value_hidden, 1))
+        self.score = nn.Sequential(nn.Linear(2 * config.filters, config.value_hidden), nn.ReLU(),
+                                   nn.Linear(config.value_hidden, 1)) if config.score_head else None
+        self.ownership = nn.Sequential(nn.Conv2d(config.filters, 32, 3, padding=1), nn.ReLU(),
+                                       nn.Conv2d(32, 1, 1)) if config.ownership_head else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.head(_global_pool(self.trunk(x)))).squeeze(1)
+
+    def heads(self, x: torch.Tensor, detach: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+        """Every head, for the player to move: ``value`` ``(B,)`` in [-1, 1]; with a score head ``score`` ``(B,)``,
+        the final margin divided by size*size (the whole board is 1); with an ownership head ``ownership_logit``
+        ``(B, S*S)``, whose ``tanh`` is the expected owner of each point (+1 the player to move, -1 the
+        opponent). Heads named in ``detach`` read the trunk without sending gradient into it (they learn, the
+        trunk does not learn from them)."""
+        h = self.trunk(x)
+        pooled = _global_pool(h)
+        out = {"value": torch.tanh(self.head(pooled)).squeeze(1)}
+        if self.score is not None:
+            out["score"] = self.score(pooled.detach() if "score" in detach else pooled).squeeze(1)
+        if self.ownership is not None:
+            out["ownership_logit"] = self.ownership(h.detach() if "ownership" in detach else h).flatten(1)
+        return out
 
 
 class RolloutPolicy(nn.Module):

@@ -57,9 +57,10 @@ def summary_rows(records: list[dict]) -> list[tuple[str, str, str]]:
     value = [r for r in records if r.get("stage") == "value"]
     if value:
         best = min(value, key=lambda r: r.get("val_mse", 9))
-        scheme = "one position" if best.get("positions_per_game", "one") == "one" else "every position"
-        rows.append(("value net", f"MSE {best['train_mse']:.3f} train / {best['val_mse']:.3f} validation "
-                     f"({scheme} per game)", PAPER["value"]))
+        count = best.get("positions_per_game", 1)
+        scheme = {1: "one position", "one": "one position", "all": "every position"}.get(count, f"{count} positions")
+        rows.append(("value net", f"MSE {best['train_mse']:.3f} train / {best['val_mse']:.3f} validation on "
+                     f"s_(U+1) ({scheme} per game)", PAPER["value"]))
     mcts = [r for r in records if r.get("stage") == "mcts"]
     for r in mcts:
         rows.append((f"MCTS vs {r.get('opponent', '?')}", f"{r['win_rate']:.1%} of {r.get('games', '?')} games",

@@ -1,24 +1,24 @@
-"""Stage 3: the value network, fit by TD(1) regression on positions sampled one per self-play game.
+"""Stage 3: the value network, fit by TD(1) regression on positions of self-play games.
 
-The data follow the paper (Silver et al. 2016): for each game draw U uniformly from 1..U_max; the SL policy
-plays moves 1..U-1 (both colours, sampling), move U is a uniformly random legal move, and the RL policy plays
-the rest of the game. Only s_{U+1}, the position after the random move, is kept, with the outcome z from
-the view of the player to move there: one position per game, because the positions of one game are so
-alike that training on all of them overfits (the paper: MSE 0.19 train / 0.37 test on whole games, 0.226 /
-0.234 with one per game). ``positions_per_game = "all"`` keeps every position from s_{U+1} on instead, to
-reproduce that gap.
+The games are the paper's (Silver et al. 2016; ``selfplay.value_data``): the SL policy to move U-1, a random
+move U, the RL policy to the end. The paper kept only s_{U+1} of each game, because the positions of one game
+are so alike that training on all of them overfits (MSE 0.19 train / 0.37 test on whole games, 0.226 / 0.234
+with one per game). At this project's scale the net underfits instead, so ``positions_per_game = k`` keeps
+s_{U+1} and k - 1 later positions of the same game (``"all"``: every one, the overfitting comparison).
 
-Games are made by the self-play workers in chunks; each chunk is written at once as a shard
-``RUN/data/value_XXXXX.npz`` (atomically), so a stopped run keeps its shards and makes only the missing ones.
-The ValueNet is then trained by MSE with a random board symmetry per example and a validation split by game;
-the best epoch by validation MSE is ``RUN/checkpoints/value.safetensors``. After every epoch a resume point
-``RUN/checkpoints/resume/value_EPOCH.safetensors`` (+ optimizer; the last two kept) is written, so a stopped
-run trains only the epochs it had not finished and logs each epoch once.
+Besides the outcome the net can learn the final margin and the final owner of every point (``heads``), as
+KataGo does. ``score_weight`` / ``ownership_weight`` set how much each shapes the shared trunk; at 0 the head
+reads the trunk without sending gradient into it: it still learns (the ownership map is a feature of the
+window and GTP) and the outcome head trains exactly as without it.
+
+The ValueNet is trained with a random board symmetry per batch and a validation split by game; the best epoch
+by validation MSE on s_{U+1} (comparable whatever ``positions_per_game``) is ``RUN/checkpoints/value.safetensors``.
+After every epoch a resume point ``RUN/checkpoints/resume/value_EPOCH.safetensors`` (+ optimizer; the last two
+kept) is written, so a stopped run trains only the epochs it had not finished and logs each epoch once.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
@@ -34,28 +34,34 @@ from tqdm import tqdm
 from minigo.atomic import write_atomic
 from minigo.go import Rules
 from models import checkpoint
-from models.features import N_SYMMETRIES, planes, transform
-from models.losses import value_mse
+from models.features import N_SYMMETRIES, transform
+from models.losses import ownership_loss, score_mse, value_mse
 from models.nets import NetConfig, build
+from selfplay import value_data
 from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
 from selfplay.rl import require, worker_count
 from selfplay.samples import save_samples
 from selfplay.sl import TrainingError, append_metrics, resolve_device
-from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, split_tasks
+from selfplay.value_data import ValueExamples, value_tasks
+from selfplay.workers import WorkerPool, split_tasks
 
 log = logging.getLogger(__name__)
 
+HEADS = ("score", "ownership")
 
 @dataclass(frozen=True)
 class ValueConfig:
     """Stage 3 settings. Filled from a preset's ``[value]`` table and ``--set value.FIELD=VALUE``."""
 
     games: int = 20_000
-    """Self-play games to sample positions from (one position each by default)."""
+    """Self-play games of the value-data scheme to draw positions from."""
     u_max: int = 0
     """U is drawn from 1..u_max; 0 means three quarters of the board's points (about a game's length)."""
-    positions_per_game: str = "one"
-    """``one`` (the paper's scheme) or ``all`` (every position from s_{U+1} on: the overfitting comparison)."""
+    positions_per_game: int | str = 1
+    """Positions kept per game: s_{U+1} and k - 1 later ones (``one`` = 1, the paper's scheme), or ``all``
+    (every position from s_{U+1} on: the overfitting comparison)."""
+    spacing: str = "even"
+    """How the later positions are chosen: ``even`` (spread evenly to the game's end) or ``random``."""
     games_per_shard: int = 512
     """Games per data shard (the unit that a stopped run keeps)."""
     validation: float = 0.1
@@ -69,6 +75,13 @@ class ValueConfig:
     init: str = "rl"
     """The value net's trunk starts as the RL policy's (``rl``) or from random weights (``scratch``): with
     thousands of positions rather than the paper's 30 million, the policy's features are most of what it knows."""
+    heads: str = "ownership"
+    """Heads beside the outcome, comma-separated: ``score`` (the final margin), ``ownership`` (each point's
+    final owner; the window and GTP show it), or ``none``."""
+    score_weight: float = 0.0
+    """Weight of the score loss in the trunk's gradient (0: the score head learns on its own)."""
+    ownership_weight: float = 0.0
+    """Weight of the ownership loss in the trunk's gradient (0: the ownership head learns on its own)."""
     epochs: int = 10
     """Passes over the training positions."""
     batch_size: int = 256
@@ -80,7 +93,7 @@ class ValueConfig:
     workers: int = 0
     """Self-play worker processes (0: one per core)."""
     seed: int = 0
-    """Seed of U, the random moves and the sampling."""
+    """Seed of U, the random moves, the sampling and the positions kept."""
     device: str = "auto"
     """``auto`` (CUDA when present), ``cpu`` or ``cuda``."""
 
@@ -90,8 +103,22 @@ class ValueConfig:
                 raise ValueError(f"value.{name} = {getattr(self, name)!r} must be at least 1")
         if self.init not in ("rl", "scratch"):
             raise ValueError(f"value.init = {self.init!r}: expected rl or scratch")
-        if self.positions_per_game not in ("one", "all"):
-            raise ValueError(f"value.positions_per_game = {self.positions_per_game!r}: expected one or all")
+        count = self.positions_per_game
+        if not (count in ("one", "all") or (isinstance(count, int) and not isinstance(count, bool) and count >= 1)):
+            raise ValueError(f"value.positions_per_game = {count!r}: expected a count of at least 1, one or all")
+        if self.spacing not in value_data.SPACINGS:
+            raise ValueError(f"value.spacing = {self.spacing!r}: expected one of {', '.join(value_data.SPACINGS)}")
+        unknown = [h for h in self.head_names if h not in HEADS]
+        if unknown or not self.heads.strip():
+            raise ValueError(f"value.heads = {self.heads!r}: expected none or a comma-separated list of "
+                             f"{', '.join(HEADS)}")
+        for name in ("score_weight", "ownership_weight"):
+            weight = getattr(self, name)
+            if not (math.isfinite(weight) and weight >= 0):
+                raise ValueError(f"value.{name} = {weight!r} must be a number >= 0")
+            if weight > 0 and name.removesuffix("_weight") not in self.head_names:
+                raise ValueError(f"value.{name} = {weight!r} needs the {name.removesuffix('_weight')} head: add it "
+                                 "to value.heads")
         if not 0 < self.validation < 1:
             raise ValueError(f"value.validation = {self.validation!r} must be between 0 and 1")
         if self.sample_games < 0:
@@ -103,6 +130,17 @@ class ValueConfig:
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"value.device = {self.device!r}: expected auto, cpu or cuda")
 
+    @property
+    def head_names(self) -> tuple[str, ...]:
+        """The extra heads asked for (empty for ``none``)."""
+        names = tuple(h.strip() for h in self.heads.split(",") if h.strip())
+        return () if names == ("none",) else names
+
+    @property
+    def count(self) -> int | str:
+        """``positions_per_game`` as a count or ``"all"``."""
+        return 1 if self.positions_per_game == "one" else self.positions_per_game
+
 
 @dataclass
 class ValueResult:
@@ -111,41 +149,19 @@ class ValueResult:
     train_mse: float
 
 
-def value_tasks(first: int, count: int, u_max: int, seed: int) -> list[GameTask]:
-    """Games ``first .. first+count-1`` of the value-data scheme, each with its own U."""
-    return [GameTask(i, black="sl", white="sl", before="sl", after="rl",
-                     random_move_at=int(np.random.default_rng([seed, i]).integers(1, u_max + 1)))
-            for i in range(first, first + count)]
-
-
-def positions_of(game: SelfPlayGame, rules: Rules, feature_set: str, every: bool) -> tuple[list, list]:
-    """Planes and outcomes (for the player to move) of s_{U+1} (and, with ``every``, all later positions)."""
-    positions = game.positions(rules)
-    u = game.random_move_at
-    if len(game.moves) < u:  # the game ended before the random move: no s_{U+1}
-        return [], []
-    chosen = positions[u:-1] if every else [positions[u]]
-    xs = [planes(p, feature_set).astype(np.uint8) for p in chosen]
-    zs = [float(np.sign(game.score) * p.to_play) for p in chosen]
-    return xs, zs
-
-
-def make_data(config: ValueConfig, run_dir: Path, rules: Rules, feature_set: str, checkpoints: dict[str, str],
-              progress: bool) -> list[Path]:
-    """Write the missing shards of the value data; returns every shard path."""
+def make_games(config: ValueConfig, run_dir: Path, rules: Rules, checkpoints: dict[str, str],
+               progress: bool) -> list[Path]:
+    """Play and write the missing shards of value-data games; returns every shard path."""
     data_dir = run_dir / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
     u_max = config.u_max or max(1, (3 * rules.size * rules.size) // 4)
-    shards = math.ceil(config.games / config.games_per_shard)
-    paths = [data_dir / f"value_{config.positions_per_game}_{k:05d}.npz" for k in range(shards)]
-    _check_manifest(data_dir / f"value_{config.positions_per_game}.json",
-                    {"seed": config.seed, "u_max": u_max, "games_per_shard": config.games_per_shard,
-                     "board_size": rules.size, "feature_set": feature_set})
+    paths = value_data.shard_paths(data_dir, config.games, config.games_per_shard)
+    value_data.check_manifest(data_dir, {"seed": config.seed, "u_max": u_max, "games_per_shard": config.games_per_shard,
+                                         "board_size": rules.size, "komi": rules.komi, "ko": rules.ko})
     missing = [k for k, p in enumerate(paths) if not p.exists()]
     if not missing:
         return paths
     workers = worker_count(config.workers)
-    bar = tqdm(total=config.games, initial=(shards - len(missing)) * config.games_per_shard, desc="value data",
+    bar = tqdm(total=config.games, initial=(len(paths) - len(missing)) * config.games_per_shard, desc="value data",
                unit="game", disable=not progress)
     with WorkerPool(workers) as pool:
         for k in missing:
@@ -154,52 +170,18 @@ def make_data(config: ValueConfig, run_dir: Path, rules: Rules, feature_set: str
             tasks = split_tasks(value_tasks(first, count, u_max, config.seed), workers, checkpoints, rules,
                                 config.seed, k * workers)
             games = [g for r in pool.run(tasks) for g in r.games]
-            xs, zs, ids = [], [], []
-            for game in games:
-                x, z = positions_of(game, rules, feature_set, config.positions_per_game == "all")
-                xs += x
-                zs += z
-                ids += [game.index] * len(x)
             save_samples(games, run_dir / "games" / "value", f"shard_{k:05d}", rules,
                          {key: Path(path).stem for key, path in checkpoints.items()}, config.sample_games)
-            buffer = io.BytesIO()
-            np.savez_compressed(buffer, planes=np.stack(xs) if xs else np.zeros((0,), np.uint8),
-                                z=np.asarray(zs, np.float32), games=np.asarray(ids, np.int64))
-            write_atomic(paths[k], buffer.getvalue())
+            value_data.save_games(paths[k], games)
             bar.update(count)
     bar.close()
     return paths
 
 
-def _check_manifest(path: Path, wanted: dict[str, object]) -> None:
-    """Refuse shards made under other settings: shard k holds games k*games_per_shard.. drawn from the seed, so
-    shards of another seed, U range, shard size, board or feature set would be mixed in silently. Shards from
-    before manifests existed are taken as they are, and the manifest is written."""
-    if path.is_file():
-        try:
-            found = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise TrainingError(f"{path} cannot be read ({exc}): delete it and the shards beside it, or use a new "
-                                "run folder") from None
-        changed = [f"{key} {found.get(key)!r} -> {value!r}" for key, value in wanted.items() if found.get(key) != value]
-        if changed:
-            raise TrainingError(f"{path.parent} holds value shards made with other settings ({', '.join(changed)}): "
-                                "use a new run folder, or delete those shards to remake them")
-        return
-    write_atomic(path, (json.dumps(wanted, indent=1) + "\n").encode("utf-8"))
-
-
-def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    xs, zs, ids = [], [], []
-    for path in paths:
-        with np.load(path) as shard:
-            if len(shard["z"]):
-                xs.append(shard["planes"])
-                zs.append(shard["z"])
-                ids.append(shard["games"])
-    if not xs:
-        raise TrainingError("the value data holds no positions (every game ended before its random move?)")
-    return np.concatenate(xs), np.concatenate(zs), np.concatenate(ids)
+def net_config_for(config: ValueConfig, sl_config: NetConfig) -> NetConfig:
+    return NetConfig(kind="value", board_size=sl_config.board_size, feature_set=sl_config.feature_set,
+                     filters=config.filters or sl_config.filters, blocks=config.blocks or sl_config.blocks,
+                     score_head="score" in config.head_names, ownership_head="ownership" in config.head_names)
 
 
 def initial_net(net_config: NetConfig, init: str, rl_path: Path) -> torch.nn.Module:
@@ -215,6 +197,31 @@ def initial_net(net_config: NetConfig, init: str, rl_path: Path) -> torch.nn.Mod
     return net
 
 
+def batch_loss(net: torch.nn.Module, data: ValueExamples, index: np.ndarray, symmetry: int, config: ValueConfig,
+               device: torch.device) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The weighted loss of one batch under board symmetry ``symmetry``, and each head's own loss."""
+    xb = torch.from_numpy(transform(data.planes[index], symmetry)).to(device, torch.float32)
+    z = torch.from_numpy(data.z[index]).to(device)
+    if not config.head_names:
+        loss = value_mse(net(xb), z)
+        return loss, {"value": loss}
+    detach = tuple(h for h in config.head_names if getattr(config, f"{h}_weight") == 0)
+    out = net.heads(xb, detach=detach)
+    losses = {"value": value_mse(out["value"], z)}
+    if net.config.score_head:
+        losses["score"] = score_mse(out["score"], torch.from_numpy(data.score[index]).to(device))
+    if net.config.ownership_head:
+        size = net.config.board_size
+        owners = transform(data.ownership[index].reshape(-1, size, size), symmetry).reshape(len(index), -1)
+        losses["ownership"] = ownership_loss(out["ownership_logit"], torch.from_numpy(owners).to(device, torch.float32))
+    # A detached head's loss only trains that head, so it enters at weight 1; an attached one at its weight.
+    loss = losses["value"]
+    for head in config.head_names:
+        weight = getattr(config, f"{head}_weight")
+        loss = loss + (weight if weight > 0 else 1.0) * losses[head]
+    return loss, losses
+
+
 def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = True) -> ValueResult:
     """Make the value data (SL then random then RL) and fit the value net into ``run_dir``."""
     run_dir = Path(run_dir)
@@ -225,18 +232,20 @@ def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = T
     rules = Rules(size=sl.config.board_size)
     feature_set = sl.config.feature_set
     device = resolve_device(config.device)
-    paths = make_data(config, run_dir, rules, feature_set, {"sl": str(sl_path), "rl": str(rl_path)}, progress)
-    x, z, games = load_shards(paths)
+    paths = make_games(config, run_dir, rules, {"sl": str(sl_path), "rl": str(rl_path)}, progress)
+    games = value_data.load_games(paths)
+    with tqdm(total=len(games), desc="value examples", unit="game", disable=not progress) as bar:
+        data = value_data.load_examples(games, rules, feature_set, config.count, config.spacing, config.seed,
+                                        bar.update)
     rng = np.random.default_rng(config.seed)
-    game_ids = np.unique(games)
+    game_ids = np.unique(data.games)
     held = rng.choice(game_ids, size=max(1, round(len(game_ids) * config.validation)), replace=False)
-    is_val = np.isin(games, held)
+    is_val = np.isin(data.games, held)
     train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
     log.info("value: %d training / %d validation positions from %d games", len(train_idx), len(val_idx),
              len(game_ids))
 
-    net_config = NetConfig(kind="value", board_size=rules.size, feature_set=feature_set,
-                           filters=config.filters or sl.config.filters, blocks=config.blocks or sl.config.blocks)
+    net_config = net_config_for(config, sl.config)
     torch.manual_seed(config.seed)  # the same initial net every time: a resumed run equals an uninterrupted one
     net = initial_net(net_config, config.init, rl_path)
     net = net.to(device)
@@ -266,8 +275,7 @@ def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = T
         for start in range(0, len(order), config.batch_size):
             index = order[start:start + config.batch_size]
             k = int(epoch_rng.integers(N_SYMMETRIES))  # one symmetry per batch: cheap, and over an epoch all appear
-            xb = torch.from_numpy(transform(x[index], k)).to(device, torch.float32)
-            loss = value_mse(net(xb), torch.from_numpy(z[index]).to(device))
+            loss, _ = batch_loss(net, data, index, k, config, device)
             if not torch.isfinite(loss):
                 raise TrainingError(f"value loss became {loss.item()} in epoch {epoch + 1}: stopped; the last good "
                                     f"value net is {best_path}")
@@ -277,15 +285,18 @@ def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = T
             loss.backward()
             optimizer.step()
             step += 1
-        train_mse = _mse(net, x, z, train_idx, device)
-        val_mse = _mse(net, x, z, val_idx, device)
-        record = {"stage": "value", "epoch": epoch + 1, "train_mse": train_mse, "val_mse": val_mse,
-                  "positions_per_game": config.positions_per_game, "seconds": round(time.time() - started, 2)}
-        log.info("value epoch %d: train MSE %.4f, validation MSE %.4f", epoch + 1, train_mse, val_mse)
-        if val_mse < best[0]:
-            best = (val_mse, train_mse)
+        train = evaluate(net, data, train_idx, device)
+        val = evaluate(net, data, val_idx, device)
+        record = {"stage": "value", "epoch": epoch + 1, "train_mse": train["mse_first"], "val_mse": val["mse_first"],
+                  "train_mse_all": train["mse"], "val_mse_all": val["mse"],
+                  **{f"val_{key}": val[key] for key in ("score_mse", "ownership_loss") if key in val},
+                  "positions_per_game": config.count, "seconds": round(time.time() - started, 2)}
+        log.info("value epoch %d: MSE on s_{U+1} train %.4f, validation %.4f; on every kept position %.4f / %.4f",
+                 epoch + 1, train["mse_first"], val["mse_first"], train["mse"], val["mse"])
+        if val["mse_first"] < best[0]:
+            best = (val["mse_first"], train["mse_first"])
             checkpoint.save(best_path, net, net_config, stage="value", step=epoch + 1, parent=str(rl_path),
-                            metrics={"val_mse": val_mse, "train_mse": train_mse})
+                            metrics={"val_mse": best[0], "train_mse": best[1]})
         # Metrics first, then the resume point: a stop between them redoes the epoch, and resuming drops its line.
         append_metrics(run_dir, record)
         save_resume_point(resume_dir, "value", epoch + 1, net, net_config, optimizer,
@@ -295,11 +306,28 @@ def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = T
 
 
 @torch.no_grad()
-def _mse(net, x: np.ndarray, z: np.ndarray, index: np.ndarray, device: torch.device, batch: int = 1024) -> float:
+def evaluate(net, data: ValueExamples, index: np.ndarray, device: torch.device, batch: int = 1024) -> dict[str, float]:
+    """Mean losses over ``index``: the value MSE on every example (``mse``) and on the s_{U+1} ones
+    (``mse_first``), and each extra head's own loss."""
     net.eval()
-    total = 0.0
+    sums = {"mse": 0.0, "mse_first": 0.0, "score_mse": 0.0, "ownership_loss": 0.0}
+    has = net.config.score_head or net.config.ownership_head
     for start in range(0, len(index), batch):
         idx = index[start:start + batch]
-        predicted = net(torch.from_numpy(x[idx]).to(device, torch.float32))
-        total += float(((predicted - torch.from_numpy(z[idx]).to(device)) ** 2).sum())
-    return total / max(len(index), 1)
+        x = torch.from_numpy(data.planes[idx]).to(device, torch.float32)
+        out = net.heads(x) if has else {"value": net(x)}
+        error = (out["value"] - torch.from_numpy(data.z[idx]).to(device)) ** 2
+        sums["mse"] += float(error.sum())
+        sums["mse_first"] += float(error[torch.from_numpy(data.first[idx]).to(device)].sum())
+        if "score" in out:
+            sums["score_mse"] += float(score_mse(out["score"], torch.from_numpy(data.score[idx]).to(device))) * len(idx)
+        if "ownership_logit" in out:
+            owners = torch.from_numpy(data.ownership[idx]).to(device, torch.float32)
+            sums["ownership_loss"] += float(ownership_loss(out["ownership_logit"], owners)) * len(idx)
+    firsts = max(int(data.first[index].sum()), 1)
+    result = {"mse": sums["mse"] / max(len(index), 1), "mse_first": sums["mse_first"] / firsts}
+    if net.config.score_head:
+        result["score_mse"] = sums["score_mse"] / max(len(index), 1)
+    if net.config.ownership_head:
+        result["ownership_loss"] = sums["ownership_loss"] / max(len(index), 1)
+    return result

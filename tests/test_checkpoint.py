@@ -158,3 +158,55 @@ def test_optimizer_state_round_trips_without_pickle(tmp_path):
     assert torch.equal(a["exp_avg"], b["exp_avg"]) and float(a["step"]) == float(b["step"])
     assert checkpoint.optimizer_path(tmp_path / "sl.safetensors").name == "sl.optim.safetensors"
     assert np.isfinite(float(b["step"]))
+
+
+def write_version_1(path, net: torch.nn.Module, config: NetConfig) -> None:
+    """A checkpoint as minigo wrote it before value-net heads (format 1): no head fields in its net config."""
+    fields = {k: v for k, v in config.to_dict().items() if k not in ("score_head", "ownership_head")}
+    metadata = {"format": "minigo-checkpoint", "format_version": "1", "kind": config.kind,
+                "net_config": json.dumps(fields), "board_size": str(config.board_size), "feature_set": "alphago",
+                "feature_version": "1", "stage": "value", "step": "3", "parent": "", "metrics": "{}",
+                "extra": "{}", "created": ""}
+    path.write_bytes(st_save({k: v.contiguous() for k, v in net.state_dict().items()}, metadata=metadata))
+
+
+def test_a_format_1_value_checkpoint_still_loads_as_a_net_without_heads(tmp_path):
+    config = NetConfig(kind="value", board_size=5, filters=8, blocks=1)
+    torch.manual_seed(1)
+    net = build(config).eval()
+    write_version_1(tmp_path / "value.safetensors", net, config)
+    loaded = checkpoint.load(tmp_path / "value.safetensors", kind="value")
+    assert loaded.config == config and not loaded.config.ownership_head and loaded.step == 3
+    x = torch.from_numpy(batch_planes([Position.empty(5).play(12)]))
+    assert torch.equal(loaded.net(x), net(x))
+
+
+def test_heads_round_trip_and_an_unknown_format_is_refused(tmp_path):
+    config = NetConfig(kind="value", board_size=5, filters=8, blocks=1, score_head=True, ownership_head=True)
+    path = checkpoint.save(tmp_path / "value.safetensors", build(config), config)
+    assert checkpoint.load(path, kind="value").config == config
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+    tensors = checkpoint.load(path).net.state_dict()
+    metadata["format_version"] = "9"
+    path.write_bytes(st_save({k: v.contiguous() for k, v in tensors.items()}, metadata=metadata))
+    with pytest.raises(CheckpointError, match="checkpoint format 9, this minigo reads 1 and 2"):
+        checkpoint.load(path)
+
+
+def test_a_run_folder_with_a_format_1_value_net_plays(tmp_path):
+    from minigo.arena import play_game
+    from minigo.go import Rules
+    from minigo.players import RandomPlayer
+    from selfplay.cli import make_any_player
+
+    torch.manual_seed(2)
+    checkpoint.save(tmp_path / "checkpoints" / "sl_policy.safetensors", build(TINY), TINY)
+    config = NetConfig(kind="value", board_size=5, filters=8, blocks=1)
+    write_version_1(tmp_path / "checkpoints" / "value.safetensors", build(config), config)
+    player = make_any_player(f"mcts:{tmp_path},playouts=16,batch=4,seed=1")
+    assert player.config.mixing == 0.5  # the value net is in use
+    record = play_game(player, RandomPlayer(np.random.default_rng(0)), Rules(size=5))
+    assert record.result and len(record.moves) > 4

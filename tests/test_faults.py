@@ -118,7 +118,7 @@ def test_sigkill_in_sl_and_in_rl_then_resume_completes_the_run_once(tmp_path):
     assert [r["iteration"] for r in records if r["stage"] == "rl"] == [1, 2, 3, 4, 5]
     assert [r["epoch"] for r in records if r["stage"] == "value"] == [1, 2]
     assert [r["opponent"] for r in records if r["stage"] == "mcts"] == ["random"]
-    shards = sorted((run / "data").glob("value_one_*.npz"))
+    shards = sorted((run / "data").glob("value_games_*.npz"))
     assert len(shards) == 3
     assert "MCTS" in out and (run / "report" / "summary.md").exists()
     assert not list(run.rglob("*.tmp")) and not list(run.rglob(".*.tmp"))  # nothing half-written left behind
@@ -132,7 +132,7 @@ LATER_STAGES = ("--stages", "value,mcts", "--set", "value.games=64", "--set", "v
 
 
 def value_shards(run: Path) -> list[Path]:
-    return sorted((run / "data").glob("value_one_*.npz"))
+    return sorted((run / "data").glob("value_games_*.npz"))
 
 
 def mcts_games(run: Path) -> list[Path]:
@@ -176,9 +176,9 @@ def test_sigkill_in_value_data_value_training_and_mcts_then_resume_equals_an_uni
         seen: set[int] = set()
         for k, path in enumerate(value_shards(run)):
             with np.load(path) as shard:
-                listed = shard["games"].tolist()
+                listed = shard["index"].tolist()
             ids = set(listed)
-            assert len(ids) == len(listed)  # one position per game: no game twice in a shard
+            assert len(ids) == len(listed)  # no game twice in a shard
             assert ids <= set(range(16 * k, 16 * (k + 1))) and not ids & seen  # each shard holds its own games
             seen |= ids
     # Each shard is seeded by its games, and the value net by its epoch: the stopped run made the same data and
@@ -186,7 +186,7 @@ def test_sigkill_in_value_data_value_training_and_mcts_then_resume_equals_an_uni
     assert [p.name for p in value_shards(killed)] == [p.name for p in value_shards(whole)]
     for ours, theirs in zip(value_shards(killed), value_shards(whole), strict=True):
         with np.load(ours) as a, np.load(theirs) as b:
-            for key in ("planes", "z", "games"):
+            for key in ("index", "moves", "random_move_at", "score"):
                 assert np.array_equal(a[key], b[key]), f"{ours.name}: {key} differs from the uninterrupted run's"
 
     def mse(run: Path) -> list[float]:

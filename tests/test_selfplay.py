@@ -15,7 +15,7 @@ from minigo.go import BLACK, WHITE, Rules
 from models import checkpoint
 from models.features import planes
 from models.nets import NetConfig, build
-from selfplay import rl, value
+from selfplay import rl, value, value_data
 from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, play_lockstep, split_tasks
 
 RULES = Rules(size=5)
@@ -65,28 +65,48 @@ def test_lockstep_games_follow_the_value_data_schedule(rng):
 def test_value_data_keeps_exactly_the_position_after_the_random_move(rng):
     [game] = play_lockstep([GameTask(0, random_move_at=4, before="low", after="high")],
                            {"low": lowest, "high": highest}, RULES, rng)
-    xs, zs = value.positions_of(game, RULES, "alphago", every=False)
+    data = value_data.examples_of(game, RULES, "alphago", 1)
     positions = game.positions(RULES)
-    assert len(xs) == 1
-    assert np.array_equal(xs[0], planes(positions[4]).astype(np.uint8))
+    assert len(data) == 1 and data.first.tolist() == [True] and data.move_number.tolist() == [4]
+    assert np.array_equal(data.planes[0], planes(positions[4]).astype(np.uint8))
     assert positions[4].move_number == 4 and positions[4].to_play == BLACK
-    assert zs[0] == np.sign(game.score)
-    every, _ = value.positions_of(game, RULES, "alphago", every=True)
+    assert data.z[0] == np.sign(game.score)
+    every = value_data.examples_of(game, RULES, "alphago", "all")
     assert len(every) == len(game.moves) - 4
+    assert every.first.sum() == 1
 
 
 def test_outcome_is_from_the_view_of_the_player_to_move():
     game = SelfPlayGame(0, moves=[12, 13, 7], score=3.5, black="sl", white="sl", random_move_at=2)
-    _, zs = value.positions_of(game, RULES, "raw", every=True)
-    assert zs == [1.0]  # s_{U+1} = the position after two moves: Black to move, and Black won
+    assert value_data.examples_of(game, RULES, "raw", "all").z.tolist() == [1.0]  # Black to move at s_3; Black won
     game = SelfPlayGame(0, moves=[12, 13, 7], score=3.5, black="sl", white="sl", random_move_at=1)
-    _, zs = value.positions_of(game, RULES, "raw", every=True)
-    assert zs == [-1.0, 1.0]  # White to move after move 1 (White lost), Black after move 2
+    # White to move after move 1 (White lost), Black after move 2
+    assert value_data.examples_of(game, RULES, "raw", "all").z.tolist() == [-1.0, 1.0]
 
 
 def test_game_that_ends_before_its_random_move_gives_no_position():
     game = SelfPlayGame(0, moves=[25, 25], score=-7.5, black="sl", white="sl", random_move_at=5)
-    assert value.positions_of(game, RULES, "raw", every=False) == ([], [])
+    assert len(value_data.examples_of(game, RULES, "raw", 1)) == 0
+
+
+@pytest.mark.parametrize("spacing", ["even", "random"])
+def test_k_positions_per_game_start_at_s_u_plus_1_and_stay_inside_the_game(spacing):
+    rng = np.random.default_rng(5)
+    for u, last, count in [(3, 40, 5), (10, 12, 5), (7, 7, 3), (1, 60, 2), (20, 90, 8)]:
+        chosen = value_data.chosen_positions(u, last, count, spacing, rng)
+        assert chosen[0] == u and chosen == sorted(set(chosen))
+        assert len(chosen) == min(count, last - u + 1) and chosen[-1] <= last
+        if spacing == "even" and last > u:
+            assert chosen[-1] == last  # the decided ending is among them
+    assert value_data.chosen_positions(3, 9, "all", "even", rng) == list(range(3, 10))
+
+
+def test_value_examples_are_drawn_the_same_way_on_every_run():
+    game = SelfPlayGame(4, moves=[12, 13, 7, 8, 6, 11, 17, 16, 18], score=3.5, black="sl", white="sl",
+                        random_move_at=2)
+    a = value_data.examples_of(game, RULES, "raw", 3, "random", seed=9)
+    b = value_data.examples_of(game, RULES, "raw", 3, "random", seed=9)
+    assert a.move_number.tolist() == b.move_number.tolist() and len(a) == 3
 
 
 def test_opponents_are_drawn_uniformly_from_the_pool_and_reproducibly():
@@ -151,12 +171,12 @@ def test_tiny_value_run_makes_shards_once_and_fits_the_value_net(run_dir):
         pytest.skip("needs the RL test's run folder")
     config = value.ValueConfig(games=24, games_per_shard=12, epochs=2, workers=2, device="cpu", u_max=8)
     result = value.run(config, run_dir, progress=False)
-    shards = sorted((run_dir / "data").glob("value_one_*.npz"))
+    shards = sorted((run_dir / "data").glob("value_games_*.npz"))
     assert len(shards) == 2
     stamps = [s.stat().st_mtime_ns for s in shards]
-    with np.load(shards[0]) as shard:
-        assert len(shard["z"]) == len(set(shard["games"].tolist()))  # one position per game
-        assert set(np.unique(shard["z"])) <= {-1.0, 0.0, 1.0}
+    games = value_data.load_games(shards)
+    assert sorted(g.index for g in games) == list(range(24))
+    assert all(1 <= g.random_move_at <= 8 for g in games)
     value.run(config, run_dir, progress=False)
     assert [s.stat().st_mtime_ns for s in shards] == stamps  # no shard made twice
     # shards drawn from another seed would be mixed in silently: refused with one line naming the change
@@ -165,8 +185,45 @@ def test_tiny_value_run_makes_shards_once_and_fits_the_value_net(run_dir):
     with pytest.raises(TrainingError, match=r"other settings \(seed 0 -> 1\): use a new run folder"):
         value.run(dataclasses.replace(config, seed=1), run_dir, progress=False)
     assert [s.stat().st_mtime_ns for s in shards] == stamps
-    assert checkpoint.load(result.value, kind="value").config.board_size == 5
+    loaded = checkpoint.load(result.value, kind="value")
+    assert loaded.config.board_size == 5 and loaded.config.ownership_head and not loaded.config.score_head
     assert np.isfinite(result.val_mse)
+
+
+def test_extra_heads_at_weight_zero_train_exactly_the_outcome_only_net(run_dir, tmp_path):
+    if not (run_dir / "checkpoints" / "rl_policy.safetensors").exists():
+        pytest.skip("needs the RL test's run folder")
+    import shutil
+
+    base = dict(games=24, games_per_shard=12, epochs=2, workers=1, device="cpu", u_max=8, positions_per_game=3,
+                batch_size=16)
+    nets = {}
+    for heads in ("none", "score,ownership"):
+        folder = tmp_path / heads.replace(",", "-")
+        (folder / "checkpoints").mkdir(parents=True)
+        for name in ("sl_policy.safetensors", "rl_policy.safetensors"):
+            shutil.copy(run_dir / "checkpoints" / name, folder / "checkpoints" / name)
+        shutil.copytree(run_dir / "data", folder / "data")  # the same games: only the training differs
+        value.run(value.ValueConfig(heads=heads, **base), folder, progress=False)
+        nets[heads] = checkpoint.load(folder / "checkpoints" / "value.safetensors", kind="value").net
+    plain, with_heads = nets["none"].state_dict(), nets["score,ownership"].state_dict()
+    assert set(plain) < set(with_heads)
+    for name, tensor in plain.items():
+        assert torch.equal(tensor, with_heads[name]), name
+    # ... while at a positive weight the heads do shape the trunk
+    folder = tmp_path / "weighted"
+    shutil.copytree(tmp_path / "none", folder)
+    shutil.rmtree(folder / "checkpoints" / "resume")
+    value.run(value.ValueConfig(heads="ownership", ownership_weight=1.0, **base), folder, progress=False)
+    weighted = checkpoint.load(folder / "checkpoints" / "value.safetensors", kind="value").net.state_dict()
+    assert not torch.equal(weighted["trunk.stem.0.weight"], plain["trunk.stem.0.weight"])
+
+
+def test_positive_head_weight_needs_its_head():
+    with pytest.raises(ValueError, match="needs the score head"):
+        value.ValueConfig(heads="ownership", score_weight=0.5)
+    with pytest.raises(ValueError, match="expected none or a comma-separated list"):
+        value.ValueConfig(heads="owner")
 
 
 def test_later_stages_name_the_stage_they_need(tmp_path):
