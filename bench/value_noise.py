@@ -9,13 +9,18 @@ RL policy at ``--temperature`` (1 = the stage), and averages the unbiased per-po
 positions (one continuation each: the stage's validation figure) and its ratio to the floor.
 
     python bench/value_noise.py RUN [--positions 200] [--repeats 16] [--temperature 1] [--seed 0]
+        [--value CKPT ...] [--json FILE]
 
-Figures: the floor, the net's MSE, the target (0.35) and the paper's 0.234, printed side by side.
+Figures: the floor, the net's MSE, the target (0.35) and the paper's 0.234, printed side by side; for each net,
+its MSE against the k-game means and the *excess* over those means' own noise, ``MSE(v, mean) - floor / k``, an
+unbiased estimate of ``E[(v - v*)^2]``: how far the net is from the perfect value function, overall and by the
+move number of the position (issue 18's target: excess <= 0.06).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -34,6 +39,8 @@ from selfplay.value import value_tasks  # noqa: E402
 from selfplay.workers import play_lockstep, policy_from_checkpoint, sample_move, without_early_pass  # noqa: E402
 
 TARGET, PAPER = 0.35, 0.234
+EXCESS_TARGET = 0.06
+"""Issue 18's target for a net's error against the k-game means less those means' own noise."""
 
 
 def continue_games(starts: list[Position], policy, temperature: float, rng: np.random.Generator) -> np.ndarray:
@@ -50,6 +57,31 @@ def continue_games(starts: list[Position], policy, temperature: float, rng: np.r
     return np.array([p.score() for p in positions])
 
 
+PHASES = ((0, 20), (20, 40), (40, 10**6))
+"""Game phases by the move number of s_{U+1}: where the value net errs (it misjudged decided endings)."""
+
+
+def score_net(path: Path, starts: list[Position], z: np.ndarray, floor_each: np.ndarray) -> dict:
+    """One value net's figures on the positions: MSE against one game and against the k-game means, and the
+    excess over the means' own noise (floor / k), overall and by phase."""
+    net = checkpoint.load(path, kind="value").net.eval()
+    with torch.no_grad():
+        v = net(torch.from_numpy(np.stack([planes(s, net.config.feature_set) for s in starts])).float()).numpy()
+    k = z.shape[1]
+    mean = z.mean(axis=1)
+    moves = np.array([s.move_number for s in starts])
+    out = {"value": str(path), "mse": float(np.mean((v - z[:, 0]) ** 2)), "to_mean": float(np.mean((v - mean) ** 2)),
+           "phases": {}}
+    out["excess"] = out["to_mean"] - float(np.mean(floor_each)) / k
+    for low, high in PHASES:
+        inside = (moves >= low) & (moves < high)
+        if inside.any():
+            to_mean = float(np.mean((v[inside] - mean[inside]) ** 2))
+            out["phases"][f"{low}-{min(high, 999) - 1}"] = {
+                "positions": int(inside.sum()), "excess": to_mean - float(np.mean(floor_each[inside])) / k}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run", type=Path, help="run folder with checkpoints/sl_policy and rl_policy")
@@ -57,9 +89,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=16)
     parser.add_argument("--temperature", type=float, default=1.0, help="of the RL continuation (stage 3: 1)")
     parser.add_argument("--u-max", type=int, default=0, help="0: three quarters of the points, as stage 3")
-    parser.add_argument("--value", type=Path, help="a value checkpoint to score (default RUN's, if any)")
+    parser.add_argument("--value", type=Path, action="append", default=[],
+                        help="a value checkpoint to score, repeatable: all on the same positions (default RUN's)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.positions < 1 or args.repeats < 2:
+        parser.error("--positions must be at least 1 and --repeats at least 2")
+    for path in args.value:
+        if not path.is_file():
+            parser.error(f"--value {path}: no such checkpoint file")
     torch.set_num_threads(1)
     ckpt = args.run / "checkpoints"
     sl, rl = policy_from_checkpoint(str(ckpt / "sl_policy.safetensors")), policy_from_checkpoint(
@@ -77,20 +116,27 @@ def main(argv: list[str] | None = None) -> int:
     scores = continue_games([s for s in starts for _ in range(k)], rl, args.temperature, rng).reshape(len(starts), k)
     z = np.sign(scores) * np.array([s.to_play for s in starts])[:, None]  # for the player to move at s_{U+1}
     mean = z.mean(axis=1)
-    floor = float(np.mean(k * (1 - mean ** 2) / (k - 1)))
+    floor_each = k * (1 - mean ** 2) / (k - 1)  # unbiased per position: 1 - v*(s)^2
+    floor = float(np.mean(floor_each))
     print(f"positions {len(starts)} x {k} continuations, RL temperature {args.temperature:g}, U in 1..{u_max}: "
           f"{len(starts) * k} games in {time.time() - started:.0f} s")
     print(f"noise floor of the value MSE (a perfect v*(s) = E[z|s]): {floor:.3f}   target {TARGET}   paper {PAPER}")
-    value_path = args.value or ckpt / "value.safetensors"
-    if value_path.exists():
-        net = checkpoint.load(value_path, kind="value").net.eval()
-        with torch.no_grad():
-            v = net(torch.from_numpy(np.stack([planes(s, net.config.feature_set) for s in starts])).float()).numpy()
-        fresh = z[:, 0]  # one continuation per position: the stage's validation figure
-        mse = float(np.mean((v - fresh) ** 2))
-        to_mean = float(np.mean((v - mean) ** 2))
-        print(f"value net {value_path}: MSE {mse:.3f} against one game per position ({mse / floor:.2f}x the floor), "
-              f"{to_mean:.3f} against the {k}-game mean")
+    print(f"the {k}-game means' own noise (floor / {k}): {floor / k:.4f}; target for a net's excess over it: "
+          f"<= {EXCESS_TARGET}")
+    report = {"positions": len(starts), "repeats": k, "temperature": args.temperature, "u_max": u_max,
+              "seed": args.seed, "floor": floor, "nets": []}
+    paths = args.value or ([ckpt / "value.safetensors"] if (ckpt / "value.safetensors").exists() else [])
+    for path in paths:
+        figures = score_net(path, starts, z, floor_each)
+        report["nets"].append(figures)
+        phases = ", ".join(f"moves {name}: {p['excess']:+.3f} ({p['positions']})"
+                           for name, p in figures["phases"].items())
+        print(f"value net {path}: MSE {figures['mse']:.3f} against one game per position "
+              f"({figures['mse'] / floor:.2f}x the floor), {figures['to_mean']:.3f} against the {k}-game mean, "
+              f"excess {figures['excess']:.3f} ({figures['excess'] / EXCESS_TARGET:.2f}x the target); by phase: "
+              f"{phases}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
     return 0
 
 

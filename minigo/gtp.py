@@ -20,7 +20,8 @@ board unless it is ``resign``. Scoring is Tromp-Taylor (area, no dead-stone remo
 
 Analysis, for players that have it (``minigo.mcts.MCTSPlayer``; others answer ``? not available for this
 player``): ``gogui-analyze_commands`` lists GoGui gfx commands, ``minigo-policy_heatmap [COLOR]`` (the priors)
-and ``minigo-visits_heatmap [COLOR]`` (one search's visit counts, value and principal variation), and
+``minigo-visits_heatmap [COLOR]`` (one search's visit counts, value and principal variation) and
+``minigo-ownership [COLOR]`` (the value net's map of who owns each point at the end, when it has that head), and
 ``lz-analyze [COLOR] [INTERVAL]`` writes Leela Zero's ``info move D4 visits 120 winrate 5400 prior 1200 order 0
 pv D4 E5 ...`` lines while one search runs (every INTERVAL centiseconds, flushed as they come), so that Sabaki
 and Lizzie show what the bot thinks. As in Leela Zero, in a session (``run``) the analysis goes on until the next
@@ -141,6 +142,7 @@ class Engine:
             "gogui-analyze_commands": self._analyze_commands,
             "minigo-policy_heatmap": self._policy_heatmap,
             "minigo-visits_heatmap": self._visits_heatmap,
+            "minigo-ownership": self._ownership_map,
             "lz-analyze": self._lz_analyze,
         }
         self.stream: TextIO | None = None
@@ -497,7 +499,29 @@ class Engine:
             entries.append("gfx/Policy heat map/minigo-policy_heatmap")
         if callable(getattr(self.player, "search", None)):
             entries.append("gfx/Visit counts/minigo-visits_heatmap")
+        if self._ownership() is not None:
+            entries.append("gfx/Ownership/minigo-ownership")
         return "\n".join(entries)
+
+    def _ownership(self, position: Position | None = None) -> np.ndarray | None:
+        """The player's ownership map of ``position`` (the current one by default), or None without one."""
+        ownership = getattr(self.player, "ownership", None)
+        return ownership(position or self.position) if callable(ownership) else None
+
+    def _ownership_map(self, args: list[str]) -> str:
+        """GoGui gfx: who the value net expects to own each point at the end, as INFLUENCE (+1 Black, -1 White),
+        and the area and margin that map adds up to, as TEXT."""
+        position = self._analysis_position(args, "minigo-ownership [COLOR]")
+        owners = self._ownership(position)
+        if owners is None:
+            raise GTPFailure("not available for this player (it needs a value net with an ownership head)")
+        size = position.size
+        black, white = float(np.clip(owners, 0, 1).sum()), float(np.clip(-owners, 0, 1).sum())
+        margin = black - white - self.rules.komi
+        lines = ["INFLUENCE " + " ".join(f"{coords.to_gtp(p, size)} {owners[p]:.2f}" for p in range(size * size))]
+        lines.append(f"TEXT expected area: Black {black:.1f}, White {white:.1f}, komi {self.rules.komi:g}: "
+                     f"{'B' if margin > 0 else 'W'}+{abs(margin):.1f}")
+        return "\n".join(lines)
 
     def _policy_source(self) -> Callable[[Position], np.ndarray] | None:
         """The player's priors for a position, ``(size*size+1,)``: its ``policy`` method, or its evaluator's."""

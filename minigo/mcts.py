@@ -793,5 +793,11 @@ class MCTSPlayer:
         priors, _ = self.evaluator.evaluate([position])
         return np.asarray(priors[0], dtype=np.float64)
 
+    def ownership(self, position: Position) -> np.ndarray | None:
+        """Each point's expected final owner, ``(size*size,)`` in [-1, 1] from Black's view (+1 Black's), when
+        the evaluator has an ownership map (``ownership(position)``); None otherwise."""
+        ownership = getattr(self.evaluator, "ownership", None)
+        return ownership(position) if callable(ownership) else None
+
     def close(self) -> None:
         self.mcts.close()

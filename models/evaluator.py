@@ -1,7 +1,8 @@
 """Networks -> minigo's Evaluator protocol and Players (batched, no_grad, device-aware).
 
 - ``NetEvaluator.evaluate(positions)`` gives priors ``(B, size*size+1)`` over the legal moves (zero elsewhere)
-  and values ``(B,)`` in [-1, 1] for the player to move, from a policy net and an optional value net.
+  and values ``(B,)`` in [-1, 1] for the player to move, from a policy net and an optional value net;
+  ``ownership(position)`` the value net's ownership map, when it has that head.
 - ``PolicyPlayer``: plays the policy net's move, greedy at temperature 0, else sampled from
   ``p ** (1 / temperature)`` over the legal moves. Registered as the player kind
   ``policy:CKPT[,temperature=T][,seed=N]`` when this module is imported (``selfplay.cli`` does that), so
@@ -58,6 +59,21 @@ class NetEvaluator:
                 batch_planes(positions, self.value.config.feature_set)).to(self.device)
             values = self.value.net(xv).float().cpu().numpy()
         return priors, values
+
+
+    @property
+    def has_ownership(self) -> bool:
+        return self.value is not None and self.value.config.ownership_head
+
+    @torch.no_grad()
+    def ownership(self, position: Position) -> np.ndarray | None:
+        """Each point's expected final Tromp-Taylor owner, ``(size*size,)`` in [-1, 1] from Black's view, from the
+        value net's ownership head; None when the value net has none."""
+        if not self.has_ownership:
+            return None
+        x = torch.from_numpy(batch_planes([position], self.value.config.feature_set)).to(self.device)
+        logits = self.value.net.heads(x)["ownership_logit"][0].float()
+        return torch.tanh(logits).cpu().numpy().astype(np.float64) * position.to_play
 
 
 class PolicyPlayer:

@@ -66,6 +66,11 @@ class CachedEvaluator:
     def key(position: Position) -> tuple:
         return (position.hash, position.to_play, position.ko, *recent_moves(position).tolist())
 
+    def ownership(self, position: Position) -> np.ndarray | None:
+        """The wrapped evaluator's ownership map (not cached: one call per question), or None."""
+        ownership = getattr(self.evaluator, "ownership", None)
+        return ownership(position) if callable(ownership) else None
+
     def evaluate(self, positions: Sequence[Position]) -> tuple[np.ndarray, np.ndarray]:
         """Priors ``(B, size*size+1)`` and values ``(B,)`` for the player to move, as ``evaluator`` gives them."""
         keys = [self.key(p) for p in positions]

@@ -722,3 +722,26 @@ def test_gnugo_player_behind_the_engine_plays_either_colour_and_follows_undo() -
         assert "D4" in player._engine.send("list_stones white")
     finally:
         engine.close()
+
+
+class CountingPlayer(ScriptedPlayer):
+    """A player whose ownership map is the board's Tromp-Taylor count as it stands."""
+
+    def ownership(self, position: Position) -> np.ndarray:
+        return position.ownership().astype(np.float64)
+
+
+def test_ownership_gfx_draws_each_point_s_owner_and_adds_up_the_area() -> None:
+    engine = Engine(CountingPlayer(), Rules(size=5, komi=0.5))
+    assert "gfx/Ownership/minigo-ownership" in answers(engine, "gogui-analyze_commands")[0]
+    answers(engine, "play b C3", "play w A1")
+    [answer] = answers(engine, "minigo-ownership")
+    influence, text = answer.removeprefix("= ").strip().split("\n")
+    values = dict(zip(influence.split()[1::2], map(float, influence.split()[2::2]), strict=True))
+    assert len(values) == 25 and values["C3"] == 1.0 and values["A1"] == -1.0 and values["E5"] == 0.0
+    assert text == "TEXT expected area: Black 1.0, White 1.0, komi 0.5: W+0.5"
+
+
+def test_ownership_gfx_is_not_available_without_a_map(fresh: GTPEngine) -> None:
+    with pytest.raises(GTPError, match="not available for this player"):
+        fresh.send("minigo-ownership")

@@ -135,3 +135,26 @@ def test_minigo_gtp_serves_an_mcts_player_with_analysis(run) -> None:
     assert answers[0].startswith("=1 ") and answers[1] == (
         "=2 gfx/Policy heat map/minigo-policy_heatmap\ngfx/Visit counts/minigo-visits_heatmap")
     assert answers[2].startswith("=3 \ninfo move ") and answers[3].startswith("=4 INFLUENCE ")
+
+
+def test_a_value_net_with_an_ownership_head_gives_the_player_an_ownership_map(tmp_path) -> None:
+    from models.features import batch_planes
+
+    torch.manual_seed(4)
+    folder = tmp_path / "checkpoints"
+    _save(folder / "sl_policy.safetensors", NetConfig(kind="policy", board_size=5, filters=8, blocks=1))
+    _save(folder / "value.safetensors", NetConfig(kind="value", board_size=5, filters=8, blocks=1,
+                                                  ownership_head=True))
+    player = make_any_player(f"mcts:{tmp_path},playouts=8,batch=4")
+    net = checkpoint.load(folder / "value.safetensors", kind="value").net
+    for position in (Position.empty(5), Position.empty(5).play(12)):  # Black to move, then White
+        black_view = player.ownership(position)
+        with torch.no_grad():
+            mover_view = torch.tanh(net.heads(torch.from_numpy(batch_planes([position])))["ownership_logit"][0])
+        assert black_view.shape == (25,) and np.all(np.abs(black_view) <= 1)
+        # the head answers for the player to move; the map is Black's view whoever is to move
+        assert np.allclose(black_view, position.to_play * mover_view.numpy(), atol=1e-6)
+
+
+def test_a_value_net_without_an_ownership_head_gives_no_map(run) -> None:
+    assert make_any_player(f"mcts:{run},playouts=8").ownership(Position.empty(5)) is None
