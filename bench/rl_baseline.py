@@ -117,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         reference = reference or figures
         report["baselines"][name] = figures
         extra = f", its MSE to z {figures['mse_to_z']:.3f}" if "mse_to_z" in figures else ""
-        print(f"baseline {name:<28} variance {figures['variance']:10.4g} ({figures['variance'] / reference['variance']:.2f}x "
-              f"none)   signal {figures['signal']:9.4g}   SNR of a {len(games)}-game batch {figures['snr']:.3f} "
+        ratio = figures["variance"] / reference["variance"]
+        print(f"baseline {name:<28} variance {figures['variance']:10.4g} ({ratio:.2f}x none)   "
+              f"signal {figures['signal']:9.4g}   SNR of a {len(games)}-game batch {figures['snr']:.3f} "
               f"({figures['snr'] / reference['snr']:.2f}x none){extra}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
