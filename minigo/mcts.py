@@ -18,7 +18,8 @@ c_puct                  ``SearchConfig.c_puct`` (5, as in the paper)
 v(s_L)                  the evaluator's value of the leaf, for the player to move at the leaf
 z_L                     rollout outcome from the leaf: +1 / -1 / 0 by the sign of the Tromp-Taylor score,
                         for the player to move at the leaf
-lambda                  ``SearchConfig.mixing``: leaf value ``V = (1 - lambda) * v + lambda * z``
+lambda                  ``SearchConfig.mixing``: leaf value ``V = (1 - lambda) * v + lambda * z`` (optionally
+                        rising with the leaf's move number to ``mixing_end``: ``SearchConfig.mixing_at``)
 n_vl                    ``SearchConfig.virtual_loss`` (3): a pending simulation counts as n_vl lost visits
 ======================  =========================================================================================
 
@@ -93,6 +94,12 @@ class SearchConfig:
     """Weight of the prior-driven exploration bonus ``u``."""
     mixing: float = 0.5
     """lambda: leaf value ``(1 - lambda) * v + lambda * z_rollout``; 0 = value net only, 1 = rollouts only."""
+    mixing_end: float | None = None
+    """lambda from move ``mixing_moves`` on, reached linearly from ``mixing`` at the empty board (a leaf's own move
+    number counts); None: ``mixing`` throughout. A value net that misjudges decided endings can leave them to
+    the rollouts this way."""
+    mixing_moves: int = 60
+    """The move number at which lambda reaches ``mixing_end``."""
     batch_size: int = 16
     """Leaves selected (with virtual loss) per evaluator call."""
     virtual_loss: float = 3.0
@@ -128,6 +135,10 @@ class SearchConfig:
             raise bad("c_puct", "a number >= 0")
         if not 0 <= self.mixing <= 1:
             raise bad("mixing", "from 0 to 1")
+        if self.mixing_end is not None and not 0 <= self.mixing_end <= 1:
+            raise bad("mixing_end", "from 0 to 1")
+        if not isinstance(self.mixing_moves, int) or self.mixing_moves < 1:
+            raise bad("mixing_moves", "an integer >= 1")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise bad("batch_size", "an integer >= 1")
         if not (math.isfinite(self.virtual_loss) and self.virtual_loss >= 0):
@@ -144,6 +155,12 @@ class SearchConfig:
             raise bad("rollout_temperature", "a number >= 0")
         if not isinstance(self.rollout_threads, int) or self.rollout_threads < 1:
             raise bad("rollout_threads", "an integer >= 1")
+
+    def mixing_at(self, move_number: int) -> float:
+        """lambda for a leaf ``move_number`` moves into the game."""
+        if self.mixing_end is None:
+            return self.mixing
+        return self.mixing + (self.mixing_end - self.mixing) * min(1.0, move_number / self.mixing_moves)
 
 
 @dataclass(frozen=True)
@@ -593,8 +610,9 @@ class MCTS:
         self._noised = False
         priors, values = self.evaluator.evaluate([position])
         value = float(values[0])
-        if self.config.mixing > 0 and not position.is_game_over:
-            value = (1 - self.config.mixing) * value + self.config.mixing * self._rollouts([position])[0]
+        mixing = self.config.mixing_at(position.move_number)
+        if mixing > 0 and not position.is_game_over:
+            value = (1 - mixing) * value + mixing * self._rollouts([position])[0]
         tree.root_value = value
         legal = position.legal_moves()[None, :]
         tree.reserve(0, int(legal.sum()))
@@ -684,8 +702,15 @@ class MCTS:
         try:
             priors, values = self.evaluator.evaluate(leaf_positions)
             values = np.asarray(values, dtype=np.float64)
-            if config.mixing > 0:
-                values = (1 - config.mixing) * values + config.mixing * self._rollouts(leaf_positions)
+            if config.mixing_end is None:
+                if config.mixing > 0:
+                    values = (1 - config.mixing) * values + config.mixing * self._rollouts(leaf_positions)
+            else:
+                mixing = np.array([config.mixing_at(p.move_number) for p in leaf_positions])
+                rolled = np.flatnonzero(mixing > 0)
+                if len(rolled):
+                    z = self._rollouts([leaf_positions[i] for i in rolled])
+                    values[rolled] = (1 - mixing[rolled]) * values[rolled] + mixing[rolled] * z
             legal = np.stack([p.legal_moves() for p in leaf_positions])
         except BaseException:
             self.reset()  # the batch's virtual losses are still in the tree

@@ -10,9 +10,12 @@
   file, with the rollout policy taken from ``rollout.safetensors`` beside it when there is one, and no value net.
 - ``playouts`` (default 400) and/or ``seconds`` per move (with ``seconds`` alone, time decides);
   ``lambda``: the leaf's mix ``(1 - lambda) * v + lambda * z_rollout``, default 0.5 with a value net and 1
-  (rollouts only) without one; a ``lambda`` below 1 needs a value net. ``c_puct`` (5), ``batch`` (leaves per
-  network call, 16), ``resign`` (resign when the chosen move's Q, in [-1, 1], falls below it; off by default),
-  ``threads`` (rollout threads, default 1), ``seed``, ``device`` (``cpu``, ``cuda``...; default ``cpu``).
+  (rollouts only) without one; a ``lambda`` below 1 needs a value net. ``lambda_end`` / ``lambda_moves`` (60):
+  lambda rises (or falls) linearly with the leaf's move number from ``lambda`` to ``lambda_end`` at move
+  ``lambda_moves``, so a value net weak in decided endings can leave them to rollouts. ``c_puct`` (5),
+  ``batch`` (leaves per network call, 16), ``resign`` (resign when the chosen move's Q, in [-1, 1], falls below
+  it; off by default), ``threads`` (rollout threads, default 1), ``seed``, ``device`` (``cpu``, ``cuda``...;
+  default ``cpu``).
 
 The networks sit behind ``CachedEvaluator``: one ``NetEvaluator`` call per batch of leaves, with the answers kept
 by position so that a position met again (a transposition, a search after ``undo``) costs no network call.
@@ -145,9 +148,10 @@ def make_mcts_player(nets: RunNets, config: SearchConfig, *, seed: int | None = 
                       name=name, board_size=nets.board_size)
 
 
-_KEYS = ("playouts", "seconds", "lambda", "c_puct", "batch", "resign", "threads", "seed", "device")
-_USAGE = ("mcts:RUN_OR_CKPT[,playouts=N][,seconds=S][,lambda=L][,c_puct=C][,batch=B][,resign=V][,threads=T]"
-          "[,seed=N][,device=D]")
+_KEYS = ("playouts", "seconds", "lambda", "lambda_end", "lambda_moves", "c_puct", "batch", "resign", "threads", "seed",
+         "device")
+_USAGE = ("mcts:RUN_OR_CKPT[,playouts=N][,seconds=S][,lambda=L][,lambda_end=L2,lambda_moves=M][,c_puct=C][,batch=B]"
+          "[,resign=V][,threads=T][,seed=N][,device=D]")
 
 
 def _number(spec: PlayerSpec, key: str, low: float, high: float, integer: bool = False) -> float | int | None:
@@ -170,6 +174,8 @@ def _make_mcts(spec: PlayerSpec) -> players.Player:
     playouts = _number(spec, "playouts", 1, 10**9, integer=True)
     seconds = _number(spec, "seconds", 1e-3, 1e6)
     mixing = _number(spec, "lambda", 0, 1)
+    mixing_end = _number(spec, "lambda_end", 0, 1)
+    mixing_moves = _number(spec, "lambda_moves", 1, 10**6, integer=True)
     c_puct = _number(spec, "c_puct", 0, 1e6)
     batch = _number(spec, "batch", 1, 4096, integer=True)
     resign = _number(spec, "resign", -1, 1)
@@ -189,10 +195,17 @@ def _make_mcts(spec: PlayerSpec) -> players.Player:
     elif mixing < 1 and nets.value is None:
         raise PlayerSpecError(f"lambda {mixing:g} in {spec.text!r} needs a value network, and {spec.arg} has none "
                               f"(use lambda=1: rollouts only)")
+    if mixing_end is not None and mixing_end < 1 and nets.value is None:
+        raise PlayerSpecError(f"lambda_end {mixing_end:g} in {spec.text!r} needs a value network, and {spec.arg} has "
+                              "none")
+    if mixing_moves is not None and mixing_end is None:
+        raise PlayerSpecError(f"lambda_moves in {spec.text!r} needs lambda_end (the lambda it reaches)")
     if playouts is None and seconds is None:
         playouts = 400
     config = SearchConfig(playouts=None if playouts is None else int(playouts), seconds=seconds,
                           c_puct=5.0 if c_puct is None else float(c_puct), mixing=float(mixing),
+                          mixing_end=None if mixing_end is None else float(mixing_end),
+                          mixing_moves=60 if mixing_moves is None else int(mixing_moves),
                           batch_size=16 if batch is None else int(batch), resign_threshold=resign,
                           rollout_threads=1 if threads is None else int(threads))
     return make_mcts_player(nets, config, seed=None if seed is None else int(seed), name=spec.text, device=device)

@@ -158,6 +158,26 @@ def test_leaf_value_mixes_the_evaluator_and_the_rollouts() -> None:
     assert once.size and np.all(np.isclose(once, -0.9) | np.isclose(once, 0.1))
 
 
+def test_lambda_can_rise_with_the_leaf_s_move_number() -> None:
+    class Confident(UniformEvaluator):
+        def evaluate(self, positions):
+            priors, _ = super().evaluate(positions)
+            return priors, np.full(len(positions), 0.8)
+
+    config = SearchConfig(playouts=60, mixing=0.0, mixing_end=1.0, mixing_moves=2)
+    assert [config.mixing_at(m) for m in (0, 1, 2, 9)] == [0.0, 0.5, 1.0, 1.0]
+    result = MCTS(Confident(), config, rng=np.random.default_rng(0)).search(Position.empty(5))
+    # one ply below the root a leaf is at move 1: lambda 0.5, so (1 - 0.5) * -0.8 + 0.5 * z is -0.9 or +0.1
+    once = result.q[result.visits == 1]
+    assert once.size and np.all(np.isclose(once, -0.9) | np.isclose(once, 0.1))
+    # a schedule that stays put is the fixed lambda, rollout for rollout
+    for fixed in (0.0, 1.0):
+        a = MCTS(Confident(), SearchConfig(playouts=60, mixing=fixed), rng=np.random.default_rng(3))
+        b = MCTS(Confident(), SearchConfig(playouts=60, mixing=fixed, mixing_end=fixed), rng=np.random.default_rng(3))
+        first, second = a.search(Position.empty(5)), b.search(Position.empty(5))
+        assert np.array_equal(first.visits, second.visits) and np.allclose(first.q, second.q)
+
+
 def test_rollout_threads_give_the_same_kind_of_answer() -> None:
     position = board_from_string(CAPTURE, komi=0.5)
     result = searcher(0, playouts=3200, rollout_threads=2).play(position)
@@ -341,7 +361,7 @@ def test_temperature_samples_visited_moves() -> None:
 @pytest.mark.parametrize(("field", "value"), [
     ("playouts", 0), ("seconds", -1.0), ("c_puct", -1.0), ("mixing", 1.5), ("batch_size", 0),
     ("virtual_loss", -1.0), ("resign_threshold", -2.0), ("dirichlet_alpha", 0.0), ("temperature", -1.0),
-    ("rollout_threads", 0),
+    ("rollout_threads", 0), ("mixing_end", 1.5), ("mixing_moves", 0),
 ])
 def test_bad_config_names_the_field(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):

@@ -72,6 +72,8 @@ def test_options_reach_the_search_config(run) -> None:
     assert (config.playouts, config.seconds, config.mixing, config.c_puct, config.batch_size, config.resign_threshold,
             config.rollout_threads) == (10, 2.0, 0.0, 2.5, 4, -0.9, 2)
     assert make_any_player(f"mcts:{run},seconds=1").config.playouts is None
+    config = make_any_player(f"mcts:{run},lambda=0.25,lambda_end=1,lambda_moves=40").config
+    assert (config.mixing, config.mixing_end, config.mixing_moves) == (0.25, 1.0, 40)
 
 
 @pytest.mark.parametrize(("spec", "message"), [
@@ -81,6 +83,9 @@ def test_options_reach_the_search_config(run) -> None:
     ("mcts:{run},c_puct=x", "c_puct 'x'"),
     ("mcts:{run},depth=3", "unknown option 'depth'"),
     ("mcts:{bare},lambda=0.5", "needs a value network"),
+    ("mcts:{run},lambda_end=1.5", "lambda_end '1.5'"),
+    ("mcts:{run},lambda_moves=30", "needs lambda_end"),
+    ("mcts:{bare},lambda_end=0.5", "needs a value network"),
     ("mcts:/nonexistent/run", "no such checkpoint"),
     ("mcts:{empty}", "not a run folder"),
 ])
