@@ -32,7 +32,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from minigo.go import Position, Rules  # noqa: E402
+from minigo.go import Position, Rules, replay  # noqa: E402
 from models import checkpoint  # noqa: E402
 from models.features import planes  # noqa: E402
 from selfplay.value import value_tasks  # noqa: E402
@@ -55,6 +55,40 @@ def continue_games(starts: list[Position], policy, temperature: float, rng: np.r
             positions[i] = positions[i].play(sample_move(without_early_pass(row, positions[i]), rng))
         active = [i for i in active if not positions[i].is_game_over]
     return np.array([p.score() for p in positions])
+
+
+def test_positions(run: Path, count: int, repeats: int, temperature: float, u_max: int, seed: int,
+                   cache: Path | None = None) -> tuple[list[Position], np.ndarray, int]:
+    """``count`` positions s_{U+1} drawn as stage 3 draws them (SL to U-1, a random move U) and the outcomes
+    ``(positions, repeats)`` of ``repeats`` RL continuations of each, for the player to move there; and U's
+    range. With ``cache``, kept in that file (the positions as their moves) and reused while the settings match."""
+    ckpt = run / "checkpoints"
+    size = checkpoint.load(ckpt / "sl_policy.safetensors", kind="policy").config.board_size
+    rules = Rules(size=size)
+    u_max = u_max or (size * size * 3) // 4
+    settings = np.array([count, repeats, temperature, u_max, seed], np.float64)
+    if cache is not None and cache.is_file():
+        with np.load(cache) as saved:
+            if np.array_equal(saved["settings"], settings):
+                starts = [replay([int(m) for m in row if m >= 0], rules) for row in saved["moves"]]
+                return starts, saved["z"], u_max
+    sl, rl = policy_from_checkpoint(str(ckpt / "sl_policy.safetensors")), policy_from_checkpoint(
+        str(ckpt / "rl_policy.safetensors"))
+    rng = np.random.default_rng(seed)
+    # The stage's own scheme for the prefix (its games' continuations are discarded and replayed below).
+    games = play_lockstep(value_tasks(10**7, count, u_max, seed), {"sl": sl, "rl": rl}, rules, rng)
+    prefixes = [g.moves[:g.random_move_at] for g in games if len(g.moves) >= g.random_move_at]
+    starts = [replay(moves, rules) for moves in prefixes]
+    prefixes = [m for m, s in zip(prefixes, starts, strict=True) if not s.is_game_over]
+    starts = [s for s in starts if not s.is_game_over]
+    scores = continue_games([s for s in starts for _ in range(repeats)], rl, temperature, rng)
+    z = np.sign(scores.reshape(len(starts), repeats)) * np.array([s.to_play for s in starts])[:, None]
+    if cache is not None:
+        moves = np.full((len(prefixes), max(map(len, prefixes), default=0)), -1, np.int16)
+        for row, prefix in zip(moves, prefixes, strict=True):
+            row[:len(prefix)] = prefix
+        np.savez(cache, settings=settings, moves=moves, z=z)
+    return starts, z, u_max
 
 
 PHASES = ((0, 20), (20, 40), (40, 10**6))
@@ -92,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--value", type=Path, action="append", default=[],
                         help="a value checkpoint to score, repeatable: all on the same positions (default RUN's)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--cache", type=Path, help="keep the positions and their continuations in this .npz file "
+                        "and reuse them while the settings match (to score more nets later on the same positions)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.positions < 1 or args.repeats < 2:
@@ -100,21 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             parser.error(f"--value {path}: no such checkpoint file")
     torch.set_num_threads(1)
-    ckpt = args.run / "checkpoints"
-    sl, rl = policy_from_checkpoint(str(ckpt / "sl_policy.safetensors")), policy_from_checkpoint(
-        str(ckpt / "rl_policy.safetensors"))
-    size = checkpoint.load(ckpt / "sl_policy.safetensors", kind="policy").config.board_size
-    rules = Rules(size=size)
-    u_max = args.u_max or (size * size * 3) // 4
-    rng = np.random.default_rng(args.seed)
     started = time.time()
-    # The stage's own scheme for the prefix (its games' continuations are discarded and replayed below).
-    games = play_lockstep(value_tasks(10**7, args.positions, u_max, args.seed), {"sl": sl, "rl": rl}, rules, rng)
-    starts = [g.positions(rules)[g.random_move_at] for g in games if len(g.moves) >= g.random_move_at]
-    starts = [s for s in starts if not s.is_game_over]
+    starts, z, u_max = test_positions(args.run, args.positions, args.repeats, args.temperature, args.u_max, args.seed,
+                                      args.cache)
+    ckpt = args.run / "checkpoints"
     k = args.repeats
-    scores = continue_games([s for s in starts for _ in range(k)], rl, args.temperature, rng).reshape(len(starts), k)
-    z = np.sign(scores) * np.array([s.to_play for s in starts])[:, None]  # for the player to move at s_{U+1}
     mean = z.mean(axis=1)
     floor_each = k * (1 - mean ** 2) / (k - 1)  # unbiased per position: 1 - v*(s)^2
     floor = float(np.mean(floor_each))

@@ -42,7 +42,11 @@ def test_bench_runs_on_a_tiny_run(bench_script, tmp_path):
     a = checkpoint.save(tmp_path / "a.safetensors", build(value), value)
     b = checkpoint.save(tmp_path / "b.safetensors", build(value), value)
     args = [str(tmp_path), "--positions", "6", "--repeats", "3", "--value", str(a), "--value", str(b),
-            "--json", str(tmp_path / "out.json")]
+            "--json", str(tmp_path / "out.json"), "--cache", str(tmp_path / "positions.npz")]
     assert bench.main(args) == 0
     report = json.loads((tmp_path / "out.json").read_text())
     assert [n["value"] for n in report["nets"]] == [str(a), str(b)] and report["floor"] >= 0
+    # the cached positions give the very same figures (the nets scored later see what the first ones saw)
+    again = args[:-4] + ["--json", str(tmp_path / "again.json"), "--cache", str(tmp_path / "positions.npz")]
+    assert bench.main(again) == 0
+    assert json.loads((tmp_path / "again.json").read_text()) == report
