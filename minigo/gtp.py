@@ -255,12 +255,17 @@ class Engine:
         self.resigned = None
 
     def _new_game(self, rules: Rules) -> None:
-        """An empty board under ``rules``; the player is told a new game starts."""
+        """An empty board under ``rules``; the player is told a new game starts. A player that cannot play those
+        rules (a network trained for 9x9 asked for 19x19) refuses first, and then nothing changes: GTP's
+        ``unacceptable size``, as GoGui and Sabaki expect when an engine does not play their board."""
+        try:
+            self.player.reset(rules)
+        except ValueError as exc:
+            raise GTPFailure(f"unacceptable size ({exc})") from None
         self.rules = rules
         self.line = [Position.empty(rules=rules)]
         self.players = {}
         self.resigned = None
-        self.player.reset(rules)
 
     def _moves(self) -> list[Move]:
         """The moves of the game, in order, with their colours (which need not alternate)."""

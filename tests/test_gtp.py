@@ -745,3 +745,25 @@ def test_ownership_gfx_draws_each_point_s_owner_and_adds_up_the_area() -> None:
 def test_ownership_gfx_is_not_available_without_a_map(fresh: GTPEngine) -> None:
     with pytest.raises(GTPError, match="not available for this player"):
         fresh.send("minigo-ownership")
+
+
+def test_a_size_the_player_cannot_play_is_unacceptable_and_changes_nothing(tmp_path: Path) -> None:
+    import torch
+
+    from models import checkpoint
+    from models.nets import NetConfig, build
+    from selfplay.cli import make_any_player
+
+    torch.manual_seed(0)
+    config = NetConfig(board_size=9, filters=8, blocks=1)
+    path = checkpoint.save(tmp_path / "policy.safetensors", build(config), config)
+    engine = Engine(make_any_player(f"policy:{path}"), Rules(size=9))
+    answers(engine, "play b E5")
+    for command in ("boardsize 19", "boardsize 13"):
+        [answer] = answers(engine, command)
+        assert answer.startswith("? unacceptable size") and "trained for 9x9" in answer
+    assert answers(engine, "list_stones black", "name") == ["= E5\n\n", "= minigo\n\n"]
+    assert engine.rules.size == 9
+    move = answers(engine, "genmove w")[0]
+    assert move.startswith("= ") and move.strip() != "= resign"
+    assert answers(engine, "boardsize 9", "list_stones black") == ["= \n\n", "= \n\n"]  # a size it plays: cleared
