@@ -17,12 +17,15 @@ wanted (after an undo, a new game, or closing) is cancelled: its answer is throw
 never waits more than a moment for it.
 
 Keys: click to play, P pass, U (or Backspace) undo, R resign, N new game, S save SGF, A show what the bot
-thought, Left/Right/Home/End browse the game, Space pause when watching two bots.
+thought, O show who it expects to own each point, Left/Right/Home/End browse the game, Space pause when watching
+two bots.
 
 What the bot thought (``Analysis``), duck-typed so that any player can offer it: ``player.last_search`` after
 ``play()`` with ``visits`` and ``prior`` (per point, the pass last, or aligned with a ``moves`` array),
 ``pv`` (points) and ``value`` (for the player to move at the root, in [-1, 1]), as ``minigo.mcts.SearchResult``
 has; else the priors of ``player.evaluator.evaluate([position])`` (a policy network) and its greedy line.
+Who owns what (O): ``player.ownership(position)``, ``(size*size,)`` in [-1, 1] from Black's view, or None (as
+``minigo.mcts.MCTSPlayer`` offers it from a value net with an ownership head), drawn as KaTrain draws territory.
 """
 
 from __future__ import annotations
@@ -51,8 +54,8 @@ from minigo.record import GameRecord, Move  # noqa: E402
 __all__ = [
     "Palette", "PALETTE", "Proportions", "PROPORTIONS", "BoardGeometry", "Button", "Layout", "compute_layout",
     "point_to_pixel", "pixel_to_point", "star_points", "handicap_points", "max_handicap", "territory", "Analysis",
-    "analyse", "analysis_from_search", "analysis_from_evaluator", "user_games_dir", "display_problem",
-    "DisplayError", "GameView", "App", "draw", "open_window", "run_window", "screenshot",
+    "analyse", "analysis_from_search", "analysis_from_evaluator", "ownership_of", "ownership_summary", "user_games_dir",
+    "display_problem", "DisplayError", "GameView", "App", "draw", "open_window", "run_window", "screenshot",
 ]
 
 NO_DISPLAY = "no display: set DISPLAY (or run `minigo gtp --player SPEC` inside Sabaki or GoGui)"
@@ -98,6 +101,8 @@ class Proportions:
     window: tuple[int, int] = (1040, 720)
     """The window's size when it opens."""
     min_window: tuple[int, int] = (560, 420)
+    tall_window: int = 600
+    """The window height from which the panel has room for a fourth row of buttons (Ownership; O works anyway)."""
     panel_fraction: float = 0.32
     panel_min: int = 270
     panel_max: int = 380
@@ -111,6 +116,10 @@ class Proportions:
     """Heat-map disc radius, in spacings."""
     territory: float = 0.30
     """Side of a territory mark, in spacings."""
+    ownership: float = 0.52
+    """Side of an ownership square for a sure owner (|ownership| 1; the side is proportional), in spacings."""
+    ownership_min: float = 0.15
+    """No ownership square where |ownership| is below this."""
 
 
 PROPORTIONS = Proportions()
@@ -169,7 +178,7 @@ class Button:
 
 
 BUTTONS = (("pass", "Pass", "P"), ("undo", "Undo", "U"), ("resign", "Resign", "R"), ("new", "New game", "N"),
-           ("save", "Save SGF", "S"), ("overlay", "Thinking", "A"))
+           ("save", "Save SGF", "S"), ("overlay", "Thinking", "A"), ("ownership", "Ownership", "O"))
 WATCH_BUTTONS = (("pause", "Pause", "Space"),) + BUTTONS[1:2] + (("back", "Back", "\u2190"),) + BUTTONS[3:]
 
 
@@ -205,7 +214,8 @@ def compute_layout(width: int, height: int, size: int, watching: bool = False) -
     pad = 16
     button_w = (panel_width - 3 * pad) // 2
     button_h = 36
-    specs = WATCH_BUTTONS if watching else BUTTONS
+    specs = [spec for spec in (WATCH_BUTTONS if watching else BUTTONS)
+             if spec[0] != "ownership" or height >= p.tall_window]
     rows = (len(specs) + 1) // 2
     first_top = height - pad - rows * button_h - (rows - 1) * 10
     buttons = tuple(
@@ -374,6 +384,29 @@ def analyse(player: object, position: Position) -> Analysis | None:
     return None
 
 
+def ownership_of(player: object, position: Position) -> np.ndarray | None:
+    """``player.ownership(position)`` as ``(size*size,)`` float in [-1, 1] from Black's view (+1: Black will own
+    the point); None when the player offers no map, answers None, or fails (a net for another board size)."""
+    ownership = getattr(player, "ownership", None)
+    try:
+        owners = ownership(position) if callable(ownership) else None
+    except Exception:  # noqa: BLE001 - a map that cannot be had is just not shown
+        return None
+    if owners is None:
+        return None
+    owners = np.asarray(owners, dtype=np.float64).reshape(-1)
+    return np.clip(owners, -1, 1) if owners.size == position.size ** 2 and np.isfinite(owners).all() else None
+
+
+def ownership_summary(owners: np.ndarray, komi: float) -> str:
+    """The area and margin an ownership map adds up to, as ``minigo-ownership``'s TEXT line in GTP says it:
+    Black's area is the sum of the positive values, White's of the negative ones, and White gets ``komi``."""
+    black, white = float(np.clip(owners, 0, 1).sum()), float(np.clip(-owners, 0, 1).sum())
+    margin = black - white - komi
+    return (f"expected area: Black {black:.1f}, White {white:.1f}, komi {komi:g}: "
+            f"{'B' if margin > 0 else 'W'}+{abs(margin):.1f}")
+
+
 # ------------------------------------------------------------------------------------------------ environment
 
 class DisplayError(RuntimeError):
@@ -400,13 +433,17 @@ def user_games_dir(environ: Mapping[str, str], home: Path) -> Path:
 # ------------------------------------------------------------------------------------------------ the bot's thread
 
 class _BotJob:
-    """One ``player.play(position)`` in a daemon thread, then its analysis. ``cancelled`` means that nobody
-    wants the answer any more; the thread still runs to the end of the player's search."""
+    """One ``player.play(position)`` in a daemon thread, then its analysis, and with ``ownership`` its ownership
+    map of the position after its move (``after``). ``cancelled`` means that nobody wants the answer any more;
+    the thread still runs to the end of the player's search."""
 
-    def __init__(self, player: Player, position: Position, reset: Rules | None) -> None:
+    def __init__(self, player: Player, position: Position, reset: Rules | None, ownership: bool = False) -> None:
         self.player = player
         self.position = position
         self.reset = reset
+        self.want_ownership = ownership
+        self.after: Position | None = None
+        self.ownership: np.ndarray | None = None
         self.started = time.monotonic()
         self.cancelled = threading.Event()
         self.done = threading.Event()
@@ -426,6 +463,12 @@ class _BotJob:
                     self.analysis = analyse(self.player, self.position)
                 except Exception:  # noqa: BLE001 - an analysis that fails is just not shown
                     self.analysis = None
+                if self.want_ownership:  # one network call, here rather than in the window's thread
+                    try:
+                        self.after = self.position.play(move)
+                        self.ownership = ownership_of(self.player, self.after)
+                    except IllegalMove:
+                        self.after = None  # _take says why
             self.move = move
         except Exception as exc:  # noqa: BLE001 - any failure of the bot ends in the status line
             text = str(exc).strip().splitlines()
@@ -485,11 +528,14 @@ class GameView:
         if handicap:
             handicap_points(self.rules.size, handicap)  # raises for a count the board does not take
         self.overlay = False
+        self.ownership_overlay = False
         self.paused = False
         self.closed = False
         self.job: _BotJob | None = None
         self._stale: list[_BotJob] = []  # cancelled searches still running
         self._analyses: dict[int, Analysis] = {}  # by id() of the analysed position, which the line keeps alive
+        self._ownerships: dict[int, tuple[Position, np.ndarray]] = {}  # likewise, with the position to check id()
+        self._no_ownership: set[int] = set()  # id() of the players that answered None: asked no more
         self._legal: tuple[Position | None, np.ndarray | None] = (None, None)
         self._needs_reset = {id(p) for p in self.players.values() if p is not None}
         self._new_line(record=record, start=start)
@@ -526,6 +572,7 @@ class GameView:
         self.end_reason = ""
         self.bot_error: str | None = None
         self._analyses.clear()
+        self._ownerships.clear()
         self._game_file: Path | None = None
         self._dirty = False
         self._last_bot_move = -math.inf
@@ -690,6 +737,21 @@ class GameView:
         if self.overlay and self.shown_analysis() is None:
             self.status = "Thinking shown after the bot's next move."
 
+    def toggle_ownership(self) -> None:
+        """Show or hide who the bot expects to own each point; says so when no player offers a map."""
+        none = "No ownership map for this player (it needs a value net with an ownership head)."
+        if not self._ownership_players():
+            self.ownership_overlay = False
+            self.status = none
+            return
+        self.ownership_overlay = not self.ownership_overlay
+        if self.ownership_overlay and self.shown_ownership() is None:
+            if self._ownership_players():
+                self.status = "Ownership shown after the bot's next move."
+            else:  # asked just now, and it has none
+                self.ownership_overlay = False
+                self.status = none
+
     def toggle_pause(self) -> None:
         self.paused = not self.paused
         self.status = "Paused (Space to go on)." if self.paused else ""
@@ -808,7 +870,8 @@ class GameView:
         if id(player) in self._needs_reset:
             self._needs_reset.discard(id(player))
             reset = self.rules
-        self.job = _BotJob(player, self.position, reset)
+        ownership = self.ownership_overlay and player in self._ownership_players()
+        self.job = _BotJob(player, self.position, reset, ownership)
 
     def _take(self, job: _BotJob) -> None:
         position = job.position
@@ -829,11 +892,15 @@ class GameView:
             self._finish(f"{'W' if loser == BLACK else 'B'}+R", f"{color_name(loser).capitalize()} resigned")
             return
         try:
-            after = position.play(move)
+            after = job.after if job.after is not None else position.play(move)
         except IllegalMove as exc:
             self.bot_error = str(exc)
             self.status = f"{who} answered an illegal move ({exc}). U to undo, N for a new game."
             return
+        if job.ownership is not None:
+            self._ownerships[id(after)] = (after, job.ownership)
+        elif job.after is not None:
+            self._no_ownership.add(id(job.player))
         self._push(after, Move(position.to_play, move))
         vertex = coords.to_gtp(move, position.size)
         if move == position.pass_point:
@@ -898,6 +965,30 @@ class GameView:
                     if analysis is not None:
                         self._analyses[id(position)] = analysis
                         return analysis, ()
+        return None
+
+    def _ownership_players(self) -> list[Player]:
+        """The bots that may have an ownership map: an ``ownership`` method that has not yet answered None."""
+        return [p for p in self.players.values()
+                if p is not None and callable(getattr(p, "ownership", None)) and id(p) not in self._no_ownership]
+
+    def shown_ownership(self) -> np.ndarray | None:
+        """The ownership map of the shown position, ``(size*size,)`` in [-1, 1] from Black's view: the one the
+        bot's job made after its move, else asked once of an idle bot (the side to move first) and kept."""
+        position = self.position
+        kept = self._ownerships.get(id(position))
+        if kept is not None and kept[0] is position:
+            return kept[1]
+        if self.job is not None or self._stale:
+            return None  # the player's network is busy in the bot's thread
+        for player in (self.players[position.to_play], self.players[-position.to_play]):
+            if player is None or player not in self._ownership_players():
+                continue
+            owners = ownership_of(player, position)
+            if owners is not None:
+                self._ownerships[id(position)] = (position, owners)
+                return owners
+            self._no_ownership.add(id(player))
         return None
 
     def last_estimate(self) -> tuple[int, float, str] | None:
@@ -1132,6 +1223,24 @@ def _draw_territory(surface: pygame.Surface, geometry: BoardGeometry, position: 
             pygame.draw.rect(surface, (90, 90, 90), rect, width=1, border_radius=2)
 
 
+def _draw_ownership(surface: pygame.Surface, geometry: BoardGeometry, position: Position, owners: np.ndarray) -> None:
+    """A translucent square on each point of the expected owner's colour, its side proportional to |ownership|:
+    on empty points and on stones that the other colour is expected to own (probably dead)."""
+    layer = pygame.Surface(surface.get_size(), pygame.SRCALPHA)
+    p = PROPORTIONS
+    for point in np.flatnonzero(np.abs(owners) >= p.ownership_min).tolist():
+        owner = BLACK if owners[point] > 0 else WHITE
+        if position.board[point] == owner:
+            continue  # its own stone: alive, nothing to say
+        x, y = point_to_pixel(geometry, point)
+        half = max(2, round(geometry.spacing * p.ownership * abs(owners[point]) / 2))
+        rect = pygame.Rect(x - half, y - half, 2 * half, 2 * half)
+        pygame.draw.rect(layer, (20, 20, 24, 200) if owner == BLACK else (250, 250, 246, 215), rect, border_radius=2)
+        if owner == WHITE:
+            pygame.draw.rect(layer, (60, 60, 60, 150), rect, width=1, border_radius=2)
+    surface.blit(layer, (0, 0))
+
+
 def _draw_heat(surface: pygame.Surface, geometry: BoardGeometry, position: Position, analysis: Analysis,
                skip: Sequence[int] = ()) -> None:
     """Translucent discs on the empty points, coloured and sized by share (relative to the best move's), with
@@ -1286,6 +1395,15 @@ def _draw_panel(surface: pygame.Surface, view: GameView, layout: Layout, mouse: 
                               14, inner):
                 _text(surface, line, 14, PALETTE.text, topleft=(x, y))
                 y += 19
+    if view.ownership_overlay:  # only while shown: most players have no map, and the panel has little room
+        owners = view.shown_ownership()
+        _text(surface, "Ownership (O): shown", 15, PALETTE.text, bold=True, topleft=(x, y))
+        y += 22
+        lines = _wrap(ownership_summary(owners, view.rules.komi) if owners is not None else
+                      "after the bot's next move", 14, inner)
+        for line in lines:
+            _text(surface, line, 14, PALETTE.text if owners is not None else PALETTE.dim, topleft=(x, y))
+            y += 19
     y += 6
 
     # result, or status
@@ -1307,7 +1425,8 @@ def _draw_panel(surface: pygame.Surface, view: GameView, layout: Layout, mouse: 
     if status:
         colour = PALETTE.bad if status.startswith("Illegal") or view.bot_error else \
             PALETTE.accent if thinking else PALETTE.text
-        for line in _wrap(status, 15, inner)[:5]:
+        room = (min(button.rect[1] for button in layout.buttons) - 24 - y) // 20
+        for line in _wrap(status, 15, inner)[:max(1, min(5, room))]:
             _text(surface, line, 15, colour, topleft=(x, y))
             y += 20
 
@@ -1336,6 +1455,8 @@ def _button_state(view: GameView, button: Button) -> tuple[bool, bool, str]:
         return view.cursor > 0 or view.result is not None, False, button.label
     if button.action == "overlay":
         return True, view.overlay, button.label
+    if button.action == "ownership":
+        return True, view.ownership_overlay, button.label
     if button.action == "pause":
         return view.result is None, view.paused, "Resume" if view.paused else "Pause"
     if button.action == "back":
@@ -1354,7 +1475,8 @@ def draw(surface: pygame.Surface, view: GameView, *, hover: int | None = None,
     _draw_board(surface, geometry)
     position = view.position
     shown = view.shown_analysis() if view.overlay else None
-    if view.game_over and position.is_game_over:  # two passes: Tromp-Taylor territory (not after a resignation)
+    owners = view.shown_ownership() if view.ownership_overlay else None
+    if view.game_over and position.is_game_over and owners is None:  # two passes: Tromp-Taylor territory
         _draw_territory(surface, geometry, position)
     ghosts: Sequence[int] = ()
     show_hover = hover is not None and view.human_to_play() and view.job is None and \
@@ -1365,6 +1487,8 @@ def draw(surface: pygame.Surface, view: GameView, *, hover: int | None = None,
             ghosts = _ghost_points(position, analysis.pv[len(played):])
         _draw_heat(surface, geometry, position, analysis, skip=[*ghosts, hover] if show_hover else ghosts)
     _draw_stones(surface, geometry, position.board)
+    if owners is not None:
+        _draw_ownership(surface, geometry, position, owners)
     _draw_last_move(surface, geometry, position)
     if ghosts:
         _draw_pv(surface, geometry, position, ghosts)
@@ -1380,8 +1504,8 @@ def draw(surface: pygame.Surface, view: GameView, *, hover: int | None = None,
 
 _KEYS = {
     pygame.K_p: "pass", pygame.K_u: "undo", pygame.K_BACKSPACE: "undo", pygame.K_r: "resign", pygame.K_n: "new",
-    pygame.K_s: "save", pygame.K_a: "overlay", pygame.K_LEFT: "back", pygame.K_RIGHT: "forward",
-    pygame.K_HOME: "first", pygame.K_END: "last", pygame.K_SPACE: "pause",
+    pygame.K_s: "save", pygame.K_a: "overlay", pygame.K_o: "ownership", pygame.K_LEFT: "back",
+    pygame.K_RIGHT: "forward", pygame.K_HOME: "first", pygame.K_END: "last", pygame.K_SPACE: "pause",
 }
 
 
@@ -1413,7 +1537,8 @@ class App:
         return compute_layout(width, height, self.view.rules.size, self.view.watching)
 
     def act(self, action: str) -> None:
-        """Run one named action: pass, undo, resign, new, save, overlay, back, forward, first, last, pause."""
+        """Run one named action: pass, undo, resign, new, save, overlay, ownership, back, forward, first, last,
+        pause."""
         view = self.view
         if action == "pass":
             view.pass_move()
@@ -1427,6 +1552,8 @@ class App:
             view.save()
         elif action == "overlay":
             view.toggle_overlay()
+        elif action == "ownership":
+            view.toggle_ownership()
         elif action == "back":
             view.browse(-1)
         elif action == "forward":
@@ -1487,7 +1614,8 @@ class App:
         button = self._layout().button_at(*self.mouse) if self.mouse is not None else None
         return (target.get_size(), id(view.position), view.cursor, len(view.line), view.status, view.thinking_text(),
                 view.overlay, view.paused, view.result, view.bot_error, view.job is None, len(view._analyses),
-                self.hover, button.action if button is not None else None, id(view.players[BLACK]))
+                view.ownership_overlay, len(view._ownerships), self.hover,
+                button.action if button is not None else None, id(view.players[BLACK]))
 
     def close(self) -> None:
         """Stop the bot (without waiting for its search) and close the players."""

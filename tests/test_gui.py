@@ -103,6 +103,34 @@ class BlockingBot(ScriptBot):
         return position.pass_point
 
 
+class OwnerBot(ScriptBot):
+    """Offers an ownership map: the board's Tromp-Taylor owners (``Position.ownership``), with the stones on the
+    points in ``dead`` (GTP vertices) given to the other side; ``calls`` keeps (position, thread name) per call."""
+
+    def __init__(self, dead=(), **kw):
+        super().__init__(**kw)
+        self.dead = list(dead)
+        self.calls = []
+
+    def ownership(self, position):
+        self.calls.append((position, threading.current_thread().name))
+        owners = position.ownership().astype(np.float64)
+        for vertex in self.dead:
+            point = from_gtp(vertex, position.size)
+            owners[point] = -position.board[point]
+        return owners
+
+
+class NoHeadBot(ScriptBot):
+    """Has ``ownership`` but no map, as an MCTS player over a value net without that head."""
+
+    calls = 0
+
+    def ownership(self, position):
+        self.calls += 1
+        return None
+
+
 class FailingBot(ScriptBot):
     def play(self, position):
         raise RuntimeError("GNU Go died\nlong traceback")
@@ -448,6 +476,111 @@ def test_overlay_toggle_says_when_the_player_gives_no_analysis(tmp_path, window)
     app = make_app(tmp_path, RandomPlayer())
     key(pygame.K_a, app)
     assert not app.view.overlay and app.view.status == "No analysis for this player."
+
+
+# -- who owns what -----------------------------------------------------------------------------------------------
+
+CORNERS = board_from_string("""
+    . X . O .
+    X X . O O
+    . . . . .
+    . . O . .
+    . . . . .
+""")  # A5 reaches only black, E5 only white; the white stone on C2 is alone
+
+
+def _button_state(app, action):
+    return gui._button_state(app.view, button(action, app))
+
+
+def test_ownership_key_toggles_the_players_map(tmp_path, window):
+    bot = OwnerBot()
+    app = make_app(tmp_path, bot, start=CORNERS)
+    key(pygame.K_o, app)
+    view = app.view
+    assert view.ownership_overlay and _button_state(app, "ownership") == (True, True, "Ownership")
+    np.testing.assert_array_equal(view.shown_ownership(), CORNERS.ownership())
+    key(pygame.K_o, app)
+    assert not view.ownership_overlay and _button_state(app, "ownership") == (True, False, "Ownership")
+    button_rect = button("ownership", app).rect
+    click((button_rect[0] + 5, button_rect[1] + 5), app)
+    assert view.ownership_overlay
+    assert len(bot.calls) == 1  # asked once for the shown position, then kept
+    assert "ownership" not in [b.action for b in gui.compute_layout(560, 420, 9).buttons]  # no room: O only
+
+
+def test_ownership_overlay_marks_owned_points_and_dead_stones(tmp_path, window):
+    app = make_app(tmp_path, OwnerBot(dead=["C2"]), start=CORNERS)
+    app.step()
+    before = window.copy()
+    key(pygame.K_o, app)
+    g = app._layout().board
+
+    def at(vertex, surface):  # beside the lines' crossing, still inside a square
+        x, y = gui.point_to_pixel(g, from_gtp(vertex, 5))
+        return brightness(surface.get_at((x + 6, y + 6)))
+
+    assert at("A5", window) < at("A5", before) - 60  # Black's empty corner: a dark square
+    assert at("E5", window) > at("E5", before) + 20  # White's: a light one
+    assert at("C2", window) < at("C2", before) - 100  # the white stone Black owns: a dark square on it
+    assert at("C1", window) == at("C1", before)  # nobody's point: unchanged
+    key(pygame.K_o, app)
+    assert at("A5", window) == at("A5", before)
+
+
+@pytest.mark.parametrize("bot", [RandomPlayer(), NoHeadBot()], ids=["no method", "no head"])
+def test_ownership_toggle_says_when_no_player_offers_a_map(tmp_path, window, bot):
+    app = make_app(tmp_path, bot, start=CORNERS)
+    app.step()
+    board = app._layout().board.rect
+    before = pygame.surfarray.array3d(window.subsurface(board)).copy()
+    for _ in range(2):
+        key(pygame.K_o, app)
+        assert not app.view.ownership_overlay
+        assert app.view.status == "No ownership map for this player (it needs a value net with an ownership head)."
+    np.testing.assert_array_equal(pygame.surfarray.array3d(window.subsurface(board)), before)
+    assert getattr(bot, "calls", 1) == 1  # a player without a map is asked once
+
+
+def test_ownership_summary_adds_up_the_map_like_gtp():
+    # Black: B5 A4 B4 and A5; White: D5 D4 E4 C2 and E5; the rest reaches both
+    assert gui.ownership_summary(CORNERS.ownership(), 0.5) == "expected area: Black 4.0, White 5.0, komi 0.5: W+1.5"
+    half = np.array([0.5, -0.25, 0.0, 1.0])
+    assert gui.ownership_summary(half, 0.0) == "expected area: Black 1.5, White 0.2, komi 0: B+1.2"
+
+
+def test_panel_says_the_area_the_map_adds_up_to(tmp_path, window, monkeypatch):
+    app = make_app(tmp_path, OwnerBot(), start=CORNERS)
+    drawn, text = [], gui._text
+
+    def recording(surface, line, *args, **kwargs):
+        drawn.append(line)
+        return text(surface, line, *args, **kwargs)
+
+    monkeypatch.setattr(gui, "_text", recording)
+    key(pygame.K_o, app)
+    assert "Ownership (O): shown" in drawn
+    assert " ".join(drawn).count("expected area: Black 4.0, White 5.0, komi 7.5: W+8.5") == 1
+
+
+def test_the_bot_computes_the_map_after_its_move_in_its_thread_and_browsing_asks_once(tmp_path, window):
+    bot = OwnerBot(moves=["D2"])
+    app = make_app(tmp_path, bot, start=CORNERS)
+    key(pygame.K_o, app)
+    click("B3", app)
+    settle(app)
+    view = app.view
+    after = view.position
+    assert view.moves[-1].point == from_gtp("D2", 5)
+    assert [(p, name) for p, name in bot.calls if p is after] == [(after, "minigo-bot")]
+    np.testing.assert_array_equal(view.shown_ownership(), after.ownership())
+    key(pygame.K_LEFT, app)  # the position after B3: asked here, once, while the bot is idle
+    for _ in range(3):
+        key(pygame.K_RIGHT, app)
+        key(pygame.K_LEFT, app)
+    shown = view.position
+    assert [name for p, name in bot.calls if p is shown] == ["MainThread"]
+    np.testing.assert_array_equal(view.shown_ownership(), shown.ownership())
 
 
 # -- screenshots ----------------------------------------------------------------------------------------------
