@@ -1,7 +1,7 @@
 """Evaluation throughput: games/s of a ``minigo eval`` match with 1 and with 2 workers, and their ratio.
 
 The match is ``gnugo:1`` against ``random`` on 9x9 (komi 7.5) by default, played by
-``selfplay.evaluate.run_match`` exactly as ``minigo eval`` plays it: spawned worker processes, each with its
+``selfplay.matches.run_match`` exactly as ``minigo eval`` plays it: spawned worker processes, each with its
 own GNU Go, SGFs written by the parent (into a temporary folder). Both worker counts play the same games (same
 match seed), so the comparison is of throughput alone. Each round plays the match once with 1 worker and once
 with 2, in alternating order from round to round so that load from elsewhere falls on both alike; games/s is
@@ -33,7 +33,7 @@ from pathlib import Path
 # Python puts this script's folder first on sys.path, where bench/selfplay.py would shadow the selfplay package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from selfplay.evaluate import MatchConfig, MatchError, check_players, run_match  # noqa: E402
+from selfplay.matches import MatchConfig, MatchError, check_players, run_match  # noqa: E402
 
 TARGET_RATIO = 1.7
 

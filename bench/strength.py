@@ -1,7 +1,7 @@
 """Stage 4's strength figures: MCTS (λ = 0.5) of one run against the raw SL policy, against MCTS with λ = 0 and
 with λ = 1, and against GNU Go levels 1, 5 and 10 — each printed beside its target.
 
-Every match is ``selfplay.evaluate.run_match``, exactly as ``minigo eval`` plays it (A is Black in even games,
+Every match is ``selfplay.matches.run_match``, exactly as ``minigo eval`` plays it (A is Black in even games,
 each game's seeds from ``(--seed, index)``), in its own folder under ``--out``, so the script resumes: rerun it
 and only games without an SGF are played; a larger ``--games`` extends every match. The matches grow together
 in rounds of ``--chunk`` games (a round-robin over the matches), so a run cut short still has every figure,
@@ -38,7 +38,8 @@ from pathlib import Path
 # Python puts this script's folder first on sys.path, where bench/selfplay.py would shadow the selfplay package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from selfplay.evaluate import MatchConfig, MatchError, MatchResult, check_players, run_match  # noqa: E402
+from selfplay.match_results import MatchResult  # noqa: E402
+from selfplay.matches import MatchConfig, MatchError, check_players, run_match  # noqa: E402
 
 
 @dataclass(frozen=True)

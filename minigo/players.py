@@ -8,9 +8,9 @@ A spec is ``KIND[:ARG][,key=value...]``:
   game's ko rule and ``--capture-all-dead``, so that its games end with dead stones removed and Tromp-Taylor
   scoring is fair; ``seed`` makes its games repeatable.
 
-Later stages register more kinds (``policy:CKPT``, ``mcts:RUN``) with ``register_kind``; ``minigo`` itself
-never imports torch. A player answers ``play(position)`` with a point, the pass (``position.pass_point``)
-or ``RESIGN``, always for ``position.to_play``.
+The kinds that need torch (``policy:CKPT``, ``mcts:RUN``) are in ``selfplay.player_kinds``'s table, which adds
+them to ``BASE_KINDS`` here; ``minigo`` itself never imports torch. A player answers ``play(position)`` with a
+point, the pass (``position.pass_point``) or ``RESIGN``, always for ``position.to_play``.
 """
 
 from __future__ import annotations
@@ -81,32 +81,52 @@ class PlayerSpec:
 
 
 Factory = Callable[[PlayerSpec], Player]
-_KINDS: dict[str, tuple[Factory, tuple[str, ...], str]] = {}
 
 
-def register_kind(kind: str, factory: Factory, keys: tuple[str, ...], usage: str) -> None:
-    """Make ``kind`` available in spec strings; ``keys`` are the options it accepts."""
-    _KINDS[kind] = (factory, keys, usage)
+@dataclasses.dataclass(frozen=True)
+class PlayerKind:
+    """One kind of player: how to build it from a parsed spec, the options it takes, and its usage line.
+
+    ``factory`` is a function, or ``"module:function"`` imported at the first build: the kinds that need torch
+    name their factory that way, so that a table of every kind loads nothing heavy."""
+
+    factory: Factory | str
+    keys: tuple[str, ...]
+    usage: str
+
+    def build(self, spec: PlayerSpec) -> Player:
+        for key in spec.options:
+            if key not in self.keys:
+                allowed = ", ".join(self.keys) if self.keys else "none"
+                raise PlayerSpecError(f"unknown option {key!r} for {spec.kind} in {spec.text!r}: expected {allowed} "
+                                      f"(usage: {self.usage})")
+        factory = self.factory
+        if isinstance(factory, str):
+            import importlib
+
+            module, _, name = factory.partition(":")
+            factory = getattr(importlib.import_module(module), name)
+        return factory(spec)
+
+
+def build_player(spec: str, kinds: Mapping[str, PlayerKind]) -> Player:
+    """A player from a spec string, its kind looked up in ``kinds``; ``PlayerSpecError`` names an unknown kind
+    or option."""
+    parsed = PlayerSpec.parse(spec)
+    if parsed.kind not in kinds:
+        raise PlayerSpecError(f"unknown player kind {parsed.kind!r} in {spec!r}: expected one of "
+                              f"{', '.join(sorted(kinds))}")
+    return kinds[parsed.kind].build(parsed)
 
 
 def known_kinds() -> dict[str, str]:
-    """Each registered kind with its usage line."""
-    return {kind: usage for kind, (_, _, usage) in _KINDS.items()}
+    """Each kind this package builds (``random``, ``gnugo``) with its usage line."""
+    return {kind: entry.usage for kind, entry in BASE_KINDS.items()}
 
 
 def make_player(spec: str) -> Player:
-    """Build a player from a spec string; ``PlayerSpecError`` names an unknown kind or option."""
-    parsed = PlayerSpec.parse(spec)
-    if parsed.kind not in _KINDS:
-        raise PlayerSpecError(f"unknown player kind {parsed.kind!r} in {spec!r}: expected one of "
-                              f"{', '.join(sorted(_KINDS))}")
-    factory, keys, usage = _KINDS[parsed.kind]
-    for key in parsed.options:
-        if key not in keys:
-            allowed = ", ".join(keys) if keys else "none"
-            raise PlayerSpecError(f"unknown option {key!r} for {parsed.kind} in {spec!r}: expected {allowed} "
-                                  f"(usage: {usage})")
-    return factory(parsed)
+    """A ``random`` or ``gnugo`` player from a spec string (``selfplay.player_kinds`` knows every kind)."""
+    return build_player(spec, BASE_KINDS)
 
 
 def _int_option(spec: PlayerSpec, value: str | None, what: str, low: int, high: int) -> int | None:
@@ -158,7 +178,7 @@ class RandomPlayer:
         pass
 
 
-def _make_random(spec: PlayerSpec) -> Player:
+def make_random(spec: PlayerSpec) -> Player:
     if spec.arg is not None:
         raise PlayerSpecError(f"random takes no argument, got {spec.arg!r} in {spec.text!r}")
     seed = _int_option(spec, spec.options.get("seed"), "seed", 0, 2**63 - 1)
@@ -259,15 +279,18 @@ def _game_moves(position: Position) -> list[tuple[int, int]]:
     return plays
 
 
-def _make_gnugo(spec: PlayerSpec) -> Player:
+def make_gnugo(spec: PlayerSpec) -> Player:
     level = _int_option(spec, spec.arg, "GNU Go level", 0, 10)
     timeout = _float_option(spec, spec.options.get("timeout"), "timeout")
     seed = _int_option(spec, spec.options.get("seed"), "seed", 0, 2**31 - 1)
     return GnuGoPlayer(10 if level is None else level, timeout or 60.0, name=spec.text, seed=seed)
 
 
-register_kind("random", _make_random, ("seed",), "random[,seed=N]")
-register_kind("gnugo", _make_gnugo, ("timeout", "seed"), "gnugo[:LEVEL 0-10][,timeout=SECONDS][,seed=N]")
+BASE_KINDS: dict[str, PlayerKind] = {
+    "random": PlayerKind(make_random, ("seed",), "random[,seed=N]"),
+    "gnugo": PlayerKind(make_gnugo, ("timeout", "seed"), "gnugo[:LEVEL 0-10][,timeout=SECONDS][,seed=N]"),
+}
+"""The kinds that need nothing beyond this package; ``selfplay.player_kinds.KINDS`` adds the networks'."""
 
-__all__ = ["BLACK", "RESIGN", "GnuGoPlayer", "Player", "PlayerSpec", "PlayerSpecError", "RandomPlayer",
-           "known_kinds", "make_player", "register_kind"]
+__all__ = ["BASE_KINDS", "BLACK", "RESIGN", "GnuGoPlayer", "Player", "PlayerKind", "PlayerSpec", "PlayerSpecError",
+           "RandomPlayer", "build_player", "known_kinds", "make_gnugo", "make_player", "make_random"]

@@ -1,8 +1,8 @@
 """The ``mcts:`` player kind: ``minigo.mcts`` search over a run's networks.
 
 ``mcts:RUN_OR_CKPT[,playouts=N][,seconds=S][,lambda=L][,c_puct=C][,batch=B][,resign=V][,threads=T][,seed=N]
-[,device=D]`` is registered with ``minigo.players.register_kind`` when this module is imported
-(``selfplay.cli.make_any_player`` does that when a spec names ``mcts``), so ``minigo`` itself stays free of torch.
+[,device=D]`` is built by ``mcts_player_from_spec``, which ``selfplay.player_kinds``'s table names (imported only when a
+spec asks for ``mcts``), so ``minigo`` itself stays free of torch.
 
 - ``RUN_OR_CKPT``: a run folder, whose ``checkpoints/`` give the priors (``sl_policy.safetensors``, as in the
   paper: the SL policy searched better than the RL one), the value net (``value.safetensors``, optional) and the
@@ -148,12 +148,6 @@ def make_mcts_player(nets: RunNets, config: SearchConfig, *, seed: int | None = 
                       name=name, board_size=nets.board_size)
 
 
-_KEYS = ("playouts", "seconds", "lambda", "lambda_end", "lambda_moves", "c_puct", "batch", "resign", "threads", "seed",
-         "device")
-_USAGE = ("mcts:RUN_OR_CKPT[,playouts=N][,seconds=S][,lambda=L][,lambda_end=L2,lambda_moves=M][,c_puct=C][,batch=B]"
-          "[,resign=V][,threads=T][,seed=N][,device=D]")
-
-
 def _number(spec: PlayerSpec, key: str, low: float, high: float, integer: bool = False) -> float | int | None:
     text = spec.options.get(key)
     if text is None:
@@ -168,7 +162,8 @@ def _number(spec: PlayerSpec, key: str, low: float, high: float, integer: bool =
     return value
 
 
-def _make_mcts(spec: PlayerSpec) -> players.Player:
+def mcts_player_from_spec(spec: PlayerSpec) -> players.Player:
+    """The ``mcts:`` player kind (``selfplay.player_kinds``): a search over the networks ``spec.arg`` names."""
     if spec.arg is None:
         raise PlayerSpecError(f"{spec.text!r}: mcts needs a run folder or policy checkpoint, as mcts:PATH")
     playouts = _number(spec, "playouts", 1, 10**9, integer=True)
@@ -210,5 +205,3 @@ def _make_mcts(spec: PlayerSpec) -> players.Player:
                           rollout_threads=1 if threads is None else int(threads))
     return make_mcts_player(nets, config, seed=None if seed is None else int(seed), name=spec.text, device=device)
 
-
-players.register_kind("mcts", _make_mcts, _KEYS, _USAGE)

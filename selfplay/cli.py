@@ -18,18 +18,6 @@ class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit status 2."""
 
 
-def make_any_player(spec: str):
-    """``minigo.players.make_player``, with the kinds that need torch (``policy:``, ``mcts:``) registered when
-    asked for."""
-    from minigo.players import PlayerSpec, known_kinds, make_player
-
-    if PlayerSpec.parse(spec).kind not in known_kinds():
-        # imported only when needed: torch is slow to load
-        import models.evaluator  # noqa: F401 - registers policy:
-        import models.mcts_player  # noqa: F401 - registers mcts:
-    return make_player(spec)
-
-
 def _show(args: argparse.Namespace) -> None:
     from minigo.sgf import SGFError, load
 
@@ -60,6 +48,7 @@ def _gtp(args: argparse.Namespace) -> None:
     from minigo.gtp import Engine
     from minigo.gtp_client import EngineDied, GTPError
     from minigo.players import PlayerSpecError
+    from selfplay.player_kinds import make_player
 
     try:
         size = int(args.size)
@@ -76,7 +65,7 @@ def _gtp(args: argparse.Namespace) -> None:
     # stdout carries the protocol alone: everything else, tracebacks included, goes to stderr
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="minigo gtp: %(levelname)s: %(message)s")
     try:
-        player = make_any_player(args.player)
+        player = make_player(args.player)
     except (PlayerSpecError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
@@ -124,6 +113,7 @@ def _play(args: argparse.Namespace) -> None:
     from minigo.gtp_client import EngineDied, GTPError
     from minigo.players import PlayerSpecError
     from minigo.sgf import SGFError, load
+    from selfplay.player_kinds import make_player
 
     problem = gui.display_problem(os.environ, sys.platform)
     if problem:
@@ -166,7 +156,7 @@ def _play(args: argparse.Namespace) -> None:
 
     def build(spec: str):
         try:
-            return make_any_player(spec)
+            return make_player(spec)
         except (PlayerSpecError, ValueError) as exc:
             raise UsageError(str(exc).splitlines()[0]) from None
         except OSError as exc:
@@ -371,7 +361,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(run=_train)
 
 
-# -- measuring strength: eval and ladder (selfplay/evaluate.py) ------------------------------------------------
+# -- measuring strength: eval and ladder (selfplay/matches.py, selfplay/ladder.py) ------------------------------
 
 
 def _integer_flag(flag: str, text: str | None, low: int) -> int:
@@ -424,7 +414,9 @@ def _add_match_flags(parser: argparse.ArgumentParser) -> None:
 def _eval(args: argparse.Namespace) -> None:
     import logging
 
-    from selfplay import evaluate
+    from selfplay import matches
+    from selfplay.match_results import format_match
+    from selfplay.stats import SPRT
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="minigo eval: %(message)s")
     fields = _match_fields(args)
@@ -433,22 +425,22 @@ def _eval(args: argparse.Namespace) -> None:
     if args.sprt is not None:
         try:
             elo0, elo1 = (float(part) for part in args.sprt.split(","))
-            sprt = evaluate.SPRT(elo0, elo1)
+            sprt = SPRT(elo0, elo1)
         except ValueError:
             raise UsageError(f"--sprt {args.sprt!r} is not ELO0,ELO1 with ELO0 < ELO1 (e.g. 0,35)") from None
-    a, b = evaluate.resolve_spec(args.a), evaluate.resolve_spec(args.b)
-    out = args.out or evaluate.default_out(a, b, fields["size"], fields["komi"], fields["ko"], fields["seed"])
+    a, b = matches.resolve_spec(args.a), matches.resolve_spec(args.b)
+    out = args.out or matches.default_out(a, b, fields["size"], fields["komi"], fields["ko"], fields["seed"])
     try:
-        config = evaluate.MatchConfig(a=a, b=b, out=out, games=games, sprt=sprt, **fields)
+        config = matches.MatchConfig(a=a, b=b, out=out, games=games, sprt=sprt, **fields)
     except ValueError as exc:
         raise _flag_error(exc) from None
     try:
-        result = evaluate.run_match(config, progress=not args.no_progress)
-    except (evaluate.MatchError, OSError) as exc:
+        result = matches.run_match(config, progress=not args.no_progress)
+    except (matches.MatchError, OSError) as exc:
         raise UsageError(str(exc)) from None
-    for line in evaluate.format_match(result):
+    for line in format_match(result):
         print(line)
-    print(f"games and {evaluate.RESULT_FILE} in {config.out}")
+    print(f"games and {matches.RESULT_FILE} in {config.out}")
 
 
 def _add_eval(commands: argparse._SubParsersAction) -> None:
@@ -474,7 +466,9 @@ def _ladder(args: argparse.Namespace) -> None:
     import math
     from pathlib import Path
 
-    from selfplay import evaluate
+    from models.run_layout import RunLayout
+    from selfplay import ladder
+    from selfplay.matches import MatchError
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="minigo ladder: %(message)s")
     fields = _match_fields(args)
@@ -486,24 +480,24 @@ def _ladder(args: argparse.Namespace) -> None:
     if not (temperature >= 0 and math.isfinite(temperature)):
         raise UsageError(f"--temperature {args.temperature!r} is not a number >= 0")
     try:
-        entries = evaluate.ladder_entries(args.players, temperature)
-    except evaluate.MatchError as exc:
+        entries = ladder.ladder_entries(args.players, temperature)
+    except MatchError as exc:
         raise UsageError(str(exc)) from None
     out = args.out
     if out is None:
         first = Path(args.players[0])
-        if not (first / "checkpoints").is_dir():
+        if not RunLayout(first).is_run():
             raise UsageError("--out is needed unless the first item is a run folder (then RUN/ladder)")
         out = first / "ladder"
     try:
-        config = evaluate.LadderConfig(entries=tuple(entries), out=out, games_per_pair=games, **fields)
+        config = ladder.LadderConfig(entries=tuple(entries), out=out, games_per_pair=games, **fields)
     except ValueError as exc:
         raise _flag_error(exc) from None
     try:
-        result = evaluate.run_ladder(config, progress=not args.no_progress)
-    except (evaluate.MatchError, OSError) as exc:
+        result = ladder.run_ladder(config, progress=not args.no_progress)
+    except (MatchError, OSError) as exc:
         raise UsageError(str(exc)) from None
-    for line in evaluate.format_ladder(result):
+    for line in ladder.format_ladder(result):
         print(line)
     print(f"played {result.played_this_session} new games; ratings in {config.out / 'ladder.json'}"
           + (f", plot in {result.plot}" if result.plot else ""))

@@ -1,7 +1,7 @@
 """The task farm behind every process pool of the project: N worker processes, tasks dealt one at a time.
 
 Self-play (``selfplay.workers.WorkerPool``), GNU Go expert games (``selfplay.data``) and matches
-(``selfplay.evaluate``) all run on a :class:`Farm`. What differs between them is the *work*: a generator
+(``selfplay.matches``) all run on a :class:`Farm`. What differs between them is the *work*: a generator
 function ``work(worker, tasks)`` that runs in each worker process, takes :class:`FarmWorker` and an iterator of
 tasks, and yields exactly one answer per task, in order. Being a generator, it keeps what it built (networks
 loaded from checkpoints, a GNU Go process, two players) from one task to the next, and releases it in its own

@@ -2,7 +2,7 @@
 
 The player is ``mcts:RUN`` (priors from the SL policy, leaf values mixing the value net and rollouts of the
 rollout policy: ``models/mcts_player.py``). It plays ``games`` games against each opponent named in
-``opponents`` (colours alternating, in worker processes, through ``selfplay.evaluate.run_match``), and each
+``opponents`` (colours alternating, in worker processes, through ``selfplay.matches.run_match``), and each
 result, with its 95% Wilson interval, goes to ``metrics.jsonl`` and the report. Matches live in
 ``RUN/evals/`` and resume like any ``minigo eval``: a stopped stage plays only the missing games.
 """
@@ -66,7 +66,8 @@ def player_spec(config: MCTSStageConfig, run_dir: Path) -> str:
 
 def run(config: MCTSStageConfig, run_dir: str | os.PathLike[str], progress: bool = True) -> MCTSStageResult:
     """Play the run's MCTS player against each opponent; returns and logs its win rates."""
-    from selfplay.evaluate import MatchConfig, format_match, run_match
+    from selfplay.match_results import format_match
+    from selfplay.matches import MatchConfig, run_match
 
     run_dir = Path(run_dir)
     require(run_dir / "checkpoints" / "sl_policy.safetensors", "sl", run_dir)

@@ -13,7 +13,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "strength.py"
 
 
 def _result(rate: float, scored: int):
-    from selfplay.evaluate import MatchResult
+    from selfplay.match_results import MatchResult
 
     return MatchResult(a="a", b="b", size=9, komi=7.5, ko="positional", seed=0, games=scored, scored=scored,
                        a_wins=0, a_losses=0, draws=0,

@@ -200,7 +200,7 @@ def test_a_run_folder_with_a_format_1_value_net_plays(tmp_path):
     from minigo.arena import play_game
     from minigo.go import Rules
     from minigo.players import RandomPlayer
-    from selfplay.cli import make_any_player
+    from selfplay.player_kinds import make_player as make_any_player
 
     torch.manual_seed(2)
     checkpoint.save(tmp_path / "checkpoints" / "sl_policy.safetensors", build(TINY), TINY)

@@ -11,7 +11,7 @@ from minigo.players import PlayerSpecError
 from models import checkpoint
 from models.evaluator import NetEvaluator, PolicyPlayer
 from models.nets import NetConfig, build
-from selfplay.cli import make_any_player
+from selfplay.player_kinds import make_player as make_any_player
 
 
 @pytest.fixture

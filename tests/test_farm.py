@@ -104,8 +104,9 @@ if __name__ == "__main__":
 SLOW_MATCH = """
 import os, sys, time
 from pathlib import Path
-from minigo.players import RandomPlayer, register_kind
-from selfplay import evaluate
+from minigo.players import PlayerKind, RandomPlayer
+from selfplay import matches
+from selfplay.player_kinds import register_kind
 
 class Slow(RandomPlayer):
     def play(self, position):
@@ -113,12 +114,12 @@ class Slow(RandomPlayer):
         time.sleep(600)  # an MCTS move can take this long, as far as the test can tell
         return super().play(position)
 
-register_kind("slow", lambda spec: Slow(), (), "slow")  # at import: the spawned workers run this too
+register_kind("slow", PlayerKind(lambda spec: Slow(), (), "slow"))  # at import: the spawned workers run this too
 
 if __name__ == "__main__":
-    config = evaluate.MatchConfig(a="slow", b="random", out=Path(sys.argv[1]).parent / "match", games=4, size=5,
+    config = matches.MatchConfig(a="slow", b="random", out=Path(sys.argv[1]).parent / "match", games=4, size=5,
                                   workers=2)
-    evaluate.run_match(config, progress=False, check=False)
+    matches.run_match(config, progress=False, check=False)
 """
 
 

@@ -752,7 +752,7 @@ def test_a_size_the_player_cannot_play_is_unacceptable_and_changes_nothing(tmp_p
 
     from models import checkpoint
     from models.nets import NetConfig, build
-    from selfplay.cli import make_any_player
+    from selfplay.player_kinds import make_player as make_any_player
 
     torch.manual_seed(0)
     config = NetConfig(board_size=9, filters=8, blocks=1)

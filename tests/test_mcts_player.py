@@ -18,7 +18,7 @@ from minigo.players import PlayerSpecError, RandomPlayer
 from models import checkpoint
 from models.mcts_player import CachedEvaluator
 from models.nets import NetConfig, RolloutPolicy, build
-from selfplay.cli import make_any_player
+from selfplay.player_kinds import make_player as make_any_player
 
 
 def _save(path, config: NetConfig, net: torch.nn.Module | None = None):

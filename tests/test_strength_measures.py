@@ -1,5 +1,6 @@
-"""Measuring strength: Wilson and Elo against hand-worked values, the SPRT, Bradley-Terry on synthetic tables,
-colour alternation and seeds, a killed GNU Go, matches that resume and repeat, ladders, the command line."""
+"""Measuring strength (selfplay.stats, .matches, .ladder): Wilson and Elo against hand-worked values, the SPRT,
+Bradley-Terry on synthetic tables, colour alternation and seeds, a killed GNU Go, matches that resume and repeat,
+ladders, the command line."""
 
 from __future__ import annotations
 
@@ -15,25 +16,12 @@ from minigo.gtp_client import find_gnugo
 from minigo.players import GnuGoPlayer, RandomPlayer
 from minigo.record import GameRecord
 from minigo.sgf import load, save
-from selfplay import evaluate
+from selfplay import ladder, matches
 from selfplay.cli import main
-from selfplay.evaluate import (
-    SPRT,
-    GameSummary,
-    LadderConfig,
-    MatchConfig,
-    MatchError,
-    a_score,
-    bradley_terry,
-    elo_from_score,
-    game_seeds,
-    game_task,
-    play_task,
-    score_from_elo,
-    serve,
-    summarize,
-    wilson_interval,
-)
+from selfplay.ladder import LadderConfig
+from selfplay.match_results import GameSummary, a_score, format_match, summarize
+from selfplay.matches import MatchConfig, MatchError, game_seeds, game_task, play_task, serve
+from selfplay.stats import SPRT, bradley_terry, elo_from_score, score_from_elo, wilson_interval
 
 needs_gnugo = pytest.mark.skipif(find_gnugo() is None, reason="GNU Go is not installed (apt-get install gnugo)")
 Z = 1.959963984540054
@@ -102,7 +90,7 @@ def test_summarize_counts_colours_draws_and_failures():
     assert result.black_rate == 0.625
     assert result.average_length == 45.0 and result.distinct_games == 3
     assert [f["game"] for f in result.failed] == [4, 5]
-    text = "\n".join(evaluate.format_match(result))
+    text = "\n".join(format_match(result))
     assert "A wins 62.5% [95% Wilson" in text and "of 4 (draws count half)" in text
     assert "A as Black: 1.5/2, A as White: 1/2" in text and "failed games: 2 (4, 5)" in text
 
@@ -235,7 +223,7 @@ def _sgf_games(out):
 
 def test_match_saves_alternating_games_and_resumes_only_the_missing_ones(tmp_path):
     config = MatchConfig(a="random", b="random,seed=9", out=tmp_path / "m", games=6, size=5, workers=2, seed=4)
-    result = evaluate.run_match(config, progress=False)
+    result = matches.run_match(config, progress=False)
     games = _sgf_games(config.out)
     assert sorted(games) == [f"{i:05d}.sgf" for i in range(6)]
     for i in range(6):
@@ -251,15 +239,15 @@ def test_match_saves_alternating_games_and_resumes_only_the_missing_ones(tmp_pat
     # half-finished: two games lost; the same command plays those two, and plays them the same way
     (config.out / "games" / "00001.sgf").unlink()
     (config.out / "games" / "00004.sgf").unlink()
-    resumed = evaluate.run_match(config, progress=False)
+    resumed = matches.run_match(config, progress=False)
     assert resumed.played_this_session == 2 and resumed.scored == 6
     assert {name: r.moves for name, r in _sgf_games(config.out).items()} == {n: r.moves for n, r in games.items()}
 
-    longer = evaluate.run_match(dataclasses.replace(config, games=8), progress=False)
+    longer = matches.run_match(dataclasses.replace(config, games=8), progress=False)
     assert longer.played_this_session == 2 and longer.scored == 8
 
     with pytest.raises(MatchError, match="holds another match"):
-        evaluate.run_match(dataclasses.replace(config, seed=5), progress=False)
+        matches.run_match(dataclasses.replace(config, seed=5), progress=False)
 
 
 def _write_game(out, config: MatchConfig, index: int, a_wins: bool) -> None:
@@ -276,12 +264,12 @@ def test_sprt_decides_on_the_games_in_index_order(tmp_path):
     (config.out / "games").mkdir(parents=True)
     for index in range(15):  # A won all: at 0.247 per win, the 12th crosses +2.944
         _write_game(config.out, config, index, a_wins=True)
-    result = evaluate.run_match(config, progress=False)
+    result = matches.run_match(config, progress=False)
     assert result.played_this_session == 0  # decided by the games already there: nothing to play
     assert result.scored == 12 and result.sprt is not None
     assert result.sprt["decision"] == "H1" and result.sprt["games"] == 12
     assert result.sprt["llr"] == pytest.approx(12 * math.log(score_from_elo(100) / 0.5))
-    assert "H1 accepted" in "\n".join(evaluate.format_match(result))
+    assert "H1 accepted" in "\n".join(format_match(result))
 
 
 # ------------------------------------------------------------------------------------------------ ladders
@@ -304,33 +292,33 @@ def test_ladder_entries_expand_a_run_folder_into_its_policy_checkpoints(tmp_path
     (ckpts / "sl_policy.optim.safetensors").write_bytes(b"not a checkpoint")
     value = NetConfig(board_size=5, filters=4, blocks=1, kind="value")
     checkpoint.save(ckpts / "value.safetensors", build(value), value, stage="value", step=5)
-    entries = evaluate.ladder_entries([str(run), "random", "gnugo:1", "random"], temperature=1.0)
+    entries = ladder.ladder_entries([str(run), "random", "gnugo:1", "random"], temperature=1.0)
     # training order; one per (stage, step), keeping the named file; no optimizer file, no value net
     assert [(e.label, e.stage, e.step) for e in entries[:3]] == [
         ("run/sl_policy", "sl", 3), ("run/rl_pool/it_00010", "rl", 10), ("run/rl_policy", "rl", 20)]
     assert entries[0].spec == f"policy:{ckpts / 'sl_policy.safetensors'},temperature=1"
     assert [e.spec for e in entries[3:]] == ["random", "gnugo:1"]
     # a bare checkpoint is its policy; a run folder with a value net is its search, without one its policy
-    assert evaluate.resolve_spec(str(ckpts / "sl_policy.safetensors")) == f"policy:{ckpts / 'sl_policy.safetensors'}"
-    assert evaluate.resolve_spec(str(run)) == f"mcts:{run}"
+    assert matches.resolve_spec(str(ckpts / "sl_policy.safetensors")) == f"policy:{ckpts / 'sl_policy.safetensors'}"
+    assert matches.resolve_spec(str(run)) == f"mcts:{run}"
     (ckpts / "value.safetensors").unlink()
-    assert evaluate.resolve_spec(str(run)) == f"policy:{run}"
-    assert evaluate.resolve_spec("gnugo:3") == "gnugo:3"
+    assert matches.resolve_spec(str(run)) == f"policy:{run}"
+    assert matches.resolve_spec("gnugo:3") == "gnugo:3"
 
 
 def test_ladder_plays_every_pair_once_and_reuses_its_games(tmp_path):
-    entries = evaluate.ladder_entries(["random,seed=1", "random", "random,seed=2"])
+    entries = ladder.ladder_entries(["random,seed=1", "random", "random,seed=2"])
     config = LadderConfig(entries=tuple(entries), out=tmp_path / "ladder", games_per_pair=2, size=5, workers=1)
     assert config.anchor() == 1  # random is rated 0
-    result = evaluate.run_ladder(config, progress=False)
+    result = ladder.run_ladder(config, progress=False)
     assert result.played_this_session == 6 and len(list((config.out / "pairs").iterdir())) == 3
     assert result.ratings.elo[1] == 0.0 and np.all(result.games.sum(axis=1) == 4)
     stored = json.loads((config.out / "ladder.json").read_text())
     assert stored["anchor"] == "random" and len(stored["players"]) == 3
-    table = evaluate.format_ladder(result)
+    table = ladder.format_ladder(result)
     assert table[0].split() == ["#", "player", "step", "Elo", "95%", "interval", "games", "score"]
     assert any("anchor" in line for line in table[1:])
-    again = evaluate.run_ladder(config, progress=False)
+    again = ladder.run_ladder(config, progress=False)
     assert again.played_this_session == 0 and np.array_equal(again.scores, result.scores)
 
 
