@@ -215,16 +215,16 @@ def _expert_games(args: argparse.Namespace) -> None:
     import logging
     import math
 
-    from selfplay import data
+    from selfplay import expert_games, expert_store
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.pack or args.unpack:
         try:
             if args.pack:
-                count = data.pack_games(args.out, args.pack)
+                count = expert_store.pack_games(args.out, args.pack)
                 print(f"packed {count} games from {args.out} into {args.pack}")
             else:
-                written, kept = data.unpack_games(args.unpack, args.out)
+                written, kept = expert_store.unpack_games(args.unpack, args.out)
                 print(f"unpacked {written} games from {args.unpack} into {args.out} ({kept} were already there)")
         except (ValueError, OSError) as exc:
             raise UsageError(str(exc)) from None
@@ -248,13 +248,13 @@ def _expert_games(args: argparse.Namespace) -> None:
     if args.workers is not None:
         fields["workers"] = integer("--workers", args.workers)
     try:
-        config = data.ExpertGamesConfig(out=args.out, **fields)
+        config = expert_games.ExpertGamesConfig(out=args.out, **fields)
     except ValueError as exc:  # messages start with the field's name: name the flag instead
         name, _, rest = str(exc).partition(" ")
         raise UsageError(f"--{name.replace('_', '-')} {rest}") from None
     try:
-        data.run_expert_games(config, progress=not args.no_progress)
-    except (data.GnuGoMissing, RuntimeError) as exc:
+        expert_games.run_expert_games(config, progress=not args.no_progress)
+    except (expert_games.GnuGoMissing, RuntimeError) as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -1,6 +1,6 @@
 """The task farm behind every process pool of the project: N worker processes, tasks dealt one at a time.
 
-Self-play (``selfplay.workers.WorkerPool``), GNU Go expert games (``selfplay.data``) and matches
+Self-play (``selfplay.workers.WorkerPool``), GNU Go expert games (``selfplay.expert_games``) and matches
 (``selfplay.matches``) all run on a :class:`Farm`. What differs between them is the *work*: a generator
 function ``work(worker, tasks)`` that runs in each worker process, takes :class:`FarmWorker` and an iterator of
 tasks, and yields exactly one answer per task, in order. Being a generator, it keeps what it built (networks

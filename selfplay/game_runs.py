@@ -25,7 +25,12 @@ __all__ = ["TooManyFailures", "run_games", "worker_count"]
 
 
 class TooManyFailures(RuntimeError):
-    """Games failed ``count`` times in a row: the engine is broken, not unlucky."""
+    """Games failed ``count`` times in a row (the last because of ``last``): the engine is broken, not unlucky."""
+
+    def __init__(self, count: int, last: str) -> None:
+        super().__init__(f"{count} games failed in a row; the last: {last}")
+        self.count = count
+        self.last = last
 
 
 def worker_count(requested: int = 0) -> int:
@@ -65,7 +70,7 @@ def run_games(work: Callable[..., Iterator[R]], rounds: Iterable[Iterable[T]], *
                         outcome = lost(task, outcome)
                     in_a_row = in_a_row + 1 if handle(outcome, bar) else 0
                     if in_a_row >= limit:
-                        raise TooManyFailures(f"{in_a_row} games failed in a row; the last: {last_failure()}")
+                        raise TooManyFailures(in_a_row, last_failure())
         finally:
             # A stopped run keeps the games that finish within the grace (workers abandon theirs between moves).
             for _, outcome in farm.stop(grace=grace):

@@ -111,10 +111,10 @@ def resolve_device(name: str) -> torch.device:
 
 def load_expert_games(config: SLConfig) -> list[GameRecord]:
     """The games named by ``config.data``, of ``config.board_size``, at most ``config.max_games``."""
-    from selfplay import data
+    from selfplay import game_import
 
-    path = data.bundled_games_path(config.board_size) if config.data == "bundled" else Path(config.data)
-    games, skipped = data.load_games(path, size=config.board_size)
+    path = game_import.bundled_games_path(config.board_size) if config.data == "bundled" else Path(config.data)
+    games, skipped = game_import.load_games(path, size=config.board_size)
     if skipped.total:
         log.info("skipped %s", skipped)
     if config.max_games:

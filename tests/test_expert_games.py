@@ -1,6 +1,6 @@
-"""Expert games (``selfplay.data``): the level schedule, one game against a scripted engine, the store that
-writes games and drops duplicates, a real GNU Go run (resume, pack/unpack), import of SGF folders and archives,
-and the command line's one-line errors."""
+"""Expert games (``selfplay.expert_games``, ``expert_game``, ``expert_store``, ``game_import``): the level
+schedule, one game against a scripted engine, the store that writes games and drops duplicates, a real GNU Go
+run (resume, pack/unpack), import of SGF folders and archives, and the command line's one-line errors."""
 
 from __future__ import annotations
 
@@ -19,24 +19,20 @@ from minigo.go import BLACK, WHITE, Position, Rules, board_from_string
 from minigo.gtp_client import EngineDied, GTPError, find_gnugo
 from minigo.record import GameRecord, Move
 from minigo.sgf import load, write_sgf
-from selfplay import cli, data
-from selfplay.data import (
+from selfplay import cli, expert_game, expert_games, expert_store
+from selfplay.expert_game import (
     DUPLICATE,
     ENGINE_FAILURE,
     ILLEGAL,
     OPENING_COMMENT,
-    ExpertGamesConfig,
-    GameOutcome,
-    GameStore,
-    GameTask,
-    game_seed,
-    level_schedule,
-    load_games,
-    parse_levels,
     play_expert_game,
     random_opening_move,
-    spread_levels,
 )
+from selfplay.expert_game import ExpertOutcome as GameOutcome
+from selfplay.expert_game import ExpertTask as GameTask
+from selfplay.expert_games import ExpertGamesConfig, game_seed, level_schedule, parse_levels, spread_levels
+from selfplay.expert_store import GameStore
+from selfplay.game_import import load_games
 
 needs_gnugo = [
     pytest.mark.gnugo,
@@ -47,7 +43,7 @@ needs_gnugo = [
 
 
 def test_default_levels_are_1000_at_level_10_and_4000_spread_over_1_to_9():
-    counts = parse_levels(data.DEFAULT_LEVELS)
+    counts = parse_levels(expert_games.DEFAULT_LEVELS)
     assert counts[10] == 1000
     assert [counts[level] for level in range(1, 10)] == [445] * 4 + [444] * 5
     assert sum(counts.values()) == 5000
@@ -65,7 +61,7 @@ def test_malformed_levels_are_refused_naming_the_text(text):
 
 
 def test_games_spreads_the_levels_in_the_same_proportions():
-    counts = spread_levels(parse_levels(data.DEFAULT_LEVELS), 50)
+    counts = spread_levels(parse_levels(expert_games.DEFAULT_LEVELS), 50)
     assert sum(counts.values()) == 50
     assert counts[10] == 10
     assert all(4 <= counts[level] <= 5 for level in range(1, 10))
@@ -74,7 +70,7 @@ def test_games_spreads_the_levels_in_the_same_proportions():
 
 
 def test_schedule_is_deterministic_and_depends_on_the_seed():
-    counts = parse_levels(data.DEFAULT_LEVELS)
+    counts = parse_levels(expert_games.DEFAULT_LEVELS)
     first = level_schedule(counts, seed=0)
     np.testing.assert_array_equal(first, level_schedule(counts, seed=0))
     assert not np.array_equal(first, level_schedule(counts, seed=1))
@@ -82,7 +78,7 @@ def test_schedule_is_deterministic_and_depends_on_the_seed():
 
 
 def test_every_prefix_of_the_schedule_holds_each_level_in_proportion():
-    counts = parse_levels(data.DEFAULT_LEVELS)
+    counts = parse_levels(expert_games.DEFAULT_LEVELS)
     total = sum(counts.values())
     schedule = level_schedule(counts, seed=3)
     for length in (10, 50, 137, 500, 1000, 2500, 4999):
@@ -230,7 +226,7 @@ def test_an_engine_that_dies_mid_game_drops_the_game():
 def _game(points, level=1, index=0, seed=11, size=5):
     moves = [Move(BLACK if k % 2 == 0 else WHITE, point) for k, point in enumerate(points)]
     record = GameRecord(size=size, komi=0.5, moves=moves, result="B+0.5", black="g", white="g", rules="Chinese",
-                        comment=data._root_comment(GameTask(index, level, seed), 0, "B+0.5", 1.0))
+                        comment=expert_game.root_comment(GameTask(index, level, seed), 0, "B+0.5", 1.0))
     return GameOutcome(worker=0, task=GameTask(index, level, seed), record=record, seconds=1.0)
 
 
@@ -255,18 +251,18 @@ def test_identical_games_are_dropped_and_their_index_moves_to_its_next_seed(tmp_
 def test_an_index_is_left_empty_once_its_seeds_are_used_up(tmp_path):
     store = GameStore(tmp_path, 5)
     assert store.add(_game([12, 13, 25, 25], index=0)) == "written"
-    for attempt in range(data.SEEDS_PER_INDEX):
+    for attempt in range(expert_store.SEEDS_PER_INDEX):
         assert not store.handled(1)
         assert store.add(_game([12, 13, 25, 25], index=1, seed=100 + attempt)) == DUPLICATE
     assert store.handled(1) and store.skipped == {1}
     assert GameStore(tmp_path, 5).skipped == {1}
-    assert "Indices left empty (every seed dropped): 1." in data.write_card(tmp_path).read_text()
+    assert "Indices left empty (every seed dropped): 1." in expert_store.write_card(tmp_path).read_text()
 
 
 def test_replacement_seeds_differ_and_keep_the_first_one():
     assert game_seed(0, 7) == game_seed(0, 7, 0)
-    seeds = {game_seed(0, 7, k) for k in range(data.SEEDS_PER_INDEX)}
-    assert len(seeds) == data.SEEDS_PER_INDEX and all(1 <= seed < 2**31 - 1 for seed in seeds)
+    seeds = {game_seed(0, 7, k) for k in range(expert_store.SEEDS_PER_INDEX)}
+    assert len(seeds) == expert_store.SEEDS_PER_INDEX and all(1 <= seed < 2**31 - 1 for seed in seeds)
 
 
 def test_a_game_lost_to_the_engine_is_played_again_on_resume(tmp_path):
@@ -282,7 +278,7 @@ def test_card_reports_levels_and_drops(tmp_path):
     store = GameStore(tmp_path, 5)
     store.add(_game([12], index=0, level=3))
     store.add(_game([12], index=1, level=3))
-    card = data.write_card(tmp_path).read_text()
+    card = expert_store.write_card(tmp_path).read_text()
     assert "| 3 | - | 1 |" in card
     assert "1 duplicates" in card
 
@@ -296,7 +292,7 @@ def tiny_run(tmp_path_factory):
         pytest.skip("GNU Go is not installed (apt-get install gnugo)")
     out = tmp_path_factory.mktemp("expert") / "run"
     config = ExpertGamesConfig(out=out, size=7, levels="1:6", workers=2, seed=5)
-    summary = data.run_expert_games(config, progress=False)
+    summary = expert_games.run_expert_games(config, progress=False)
     return config, summary
 
 
@@ -334,7 +330,7 @@ def test_a_tiny_run_writes_valid_games_that_replay_to_their_result(tiny_run):
 def test_rerunning_the_same_command_plays_nothing_new(tiny_run):
     config, _ = tiny_run
     before = {path.name: path.stat().st_mtime_ns for path in (config.out / "games").iterdir()}
-    summary = data.run_expert_games(config, progress=False)
+    summary = expert_games.run_expert_games(config, progress=False)
     assert summary.written == 0 and summary.dropped == {}
     assert {path.name: path.stat().st_mtime_ns for path in (config.out / "games").iterdir()} == before
 
@@ -343,21 +339,21 @@ def test_rerunning_the_same_command_plays_nothing_new(tiny_run):
 def test_pack_and_unpack_round_trip(tiny_run, tmp_path):
     config, _ = tiny_run
     bundle = tmp_path / "games.sgf.gz"
-    count = data.pack_games(config.out, bundle)
+    count = expert_store.pack_games(config.out, bundle)
     files = sorted((config.out / "games").glob("*.sgf"))
     assert count == len(files)
     assert gzip.decompress(bundle.read_bytes()).decode() == "".join(path.read_text() for path in files)
-    written, kept = data.unpack_games(bundle, tmp_path / "copy")
+    written, kept = expert_store.unpack_games(bundle, tmp_path / "copy")
     assert (written, kept) == (count, 0)
     for path in files:
         assert (tmp_path / "copy" / "games" / path.name).read_text() == path.read_text()
-    assert data.unpack_games(bundle, tmp_path / "copy") == (0, count)
+    assert expert_store.unpack_games(bundle, tmp_path / "copy") == (0, count)
     assert (tmp_path / "copy" / "CARD.md").exists()
 
 
 @pytest.mark.gnugo
 def test_gnugo_missing_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(data, "find_gnugo", lambda: None)
+    monkeypatch.setattr(expert_games, "find_gnugo", lambda: None)
     assert cli.main(["expert-games", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "apt-get install gnugo" in err
@@ -465,7 +461,7 @@ def test_unpacking_something_that_is_not_a_bundle_is_one_line(capsys, tmp_path):
 
 def test_bundled_games_load_replay_and_have_a_card():
     """The expert games shipped in the package: 9x9, komi 7.5, legal, results matching our scoring."""
-    from selfplay.data import bundled_games_path, load_games
+    from selfplay.game_import import bundled_games_path, load_games
 
     path = bundled_games_path(9)
     card = path.with_suffix("").with_suffix(".md")
@@ -474,7 +470,7 @@ def test_bundled_games_load_replay_and_have_a_card():
     assert skipped.total == 0
     assert len(games) >= 5000  # the issue's set: at least 5,000 games, 1,000 of them at level 10
     assert sum(g.black.endswith("level 10") for g in games) >= 1000
-    assert len({data.game_key(g) for g in games}) == len(games)
+    assert len({expert_game.game_key(g) for g in games}) == len(games)
     assert {g.size for g in games} == {9} and {g.komi for g in games} == {7.5}
     levels = {g.black for g in games}
     assert any("level 10" in name for name in levels) and any("level 1" == name[-7:] for name in levels)
@@ -490,7 +486,7 @@ def test_duplicates_in_a_real_run_are_replayed_until_every_index_has_a_game(tmp_
         pytest.skip("GNU Go is not installed (apt-get install gnugo)")
     # 5x5 at level 1 with no random opening: GNU Go repeats itself often (10 duplicates in 16 games with seed 1)
     config = ExpertGamesConfig(out=tmp_path / "run", size=5, levels="1:16", workers=2, seed=1, max_opening_moves=0)
-    summary = data.run_expert_games(config, progress=False)
+    summary = expert_games.run_expert_games(config, progress=False)
     dropped = json.loads((config.out / "dropped.json").read_text())["dropped"]
     assert summary.dropped.get(DUPLICATE, 0) == len(dropped) > 0
     assert summary.written == summary.on_disk == 16
@@ -499,7 +495,7 @@ def test_duplicates_in_a_real_run_are_replayed_until_every_index_has_a_game(tmp_
         record = load(config.out / "games" / f"{index:06d}.sgf")
         attempt = sum(1 for entry in dropped if entry["index"] == index)
         assert f"seed {game_seed(config.seed, index, attempt)}," in record.comment
-        keys.add(data.game_key(record))
+        keys.add(expert_game.game_key(record))
     assert len(keys) == 16
-    again = data.run_expert_games(config, progress=False)
+    again = expert_games.run_expert_games(config, progress=False)
     assert again.written == 0 and again.dropped == {}
