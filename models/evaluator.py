@@ -4,8 +4,8 @@
   and values ``(B,)`` in [-1, 1] for the player to move, from a policy net and an optional value net;
   ``ownership(position)`` the value net's ownership map, when it has that head. The nets run as fast inference
   copies (``models.inference``: batch norm folded into the convolutions, channels-last; fp32 by default, equal to
-  the checkpoint's nets up to float rounding; ``precision="bf16"`` for bf16 autocast, ~3x faster on CPUs with
-  AVX512-BF16/AMX, priors within ~0.02 and values within ~0.01 of fp32); the checkpoints' nets are not changed.
+  the checkpoint's nets up to float rounding; ``precision="bf16"`` for bf16 autocast, 2-3.5x faster where the CPU
+  has AVX512-BF16 or AMX, priors within ~0.01 of fp32 on a trained policy); the checkpoints' nets are not changed.
 - ``PolicyPlayer``: plays the policy net's move, greedy at temperature 0, else sampled from
   ``p ** (1 / temperature)`` over the legal moves; ``policy_player_from_spec`` builds it for the player kind
   ``policy:CKPT[,temperature=T][,seed=N]`` (``selfplay.player_kinds``), so ``minigo`` itself stays free of torch.
