@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from selfplay import pipeline  # noqa: E402
-from selfplay.sl import TrainingError  # noqa: E402
+from selfplay.run_folder import TrainingError  # noqa: E402
 from selfplay.value import ValueConfig, run  # noqa: E402
 
 DEFAULT_ROWS = (

@@ -26,6 +26,7 @@ from minigo.players import PlayerSpec, PlayerSpecError
 from models import checkpoint
 from models.features import batch_planes
 from models.inference import inference_copy
+from models.run_layout import RunLayout
 
 
 class NetEvaluator:
@@ -131,7 +132,7 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> NetEval
     """An evaluator over the policy checkpoint at ``path`` (a run folder means its SL policy)."""
     path = Path(path)
     if path.is_dir():
-        path = path / "checkpoints" / "sl_policy.safetensors"
+        path = RunLayout(path).sl_policy
     return NetEvaluator(checkpoint.load(path, kind="policy", device=device), device=device)
 
 

@@ -288,7 +288,8 @@ def _train(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from models.checkpoint import CheckpointError
-    from selfplay import pipeline, sl
+    from selfplay import pipeline
+    from selfplay.run_folder import TrainingError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     for handler in logging.getLogger().handlers:
@@ -301,7 +302,7 @@ def _train(args: argparse.Namespace) -> None:
         config = pipeline.resolve(args.preset, overrides)
         run_dir = Path(args.run_dir or f"runs/{Path(args.preset).stem}")
         results = pipeline.train(config, run_dir, stages, force=args.force, progress=not args.quiet)
-    except (pipeline.ConfigError, sl.TrainingError, CheckpointError) as exc:  # rl and value raise TrainingError too
+    except (pipeline.ConfigError, TrainingError, CheckpointError) as exc:
         raise UsageError(str(exc)) from None
     except (ValueError, FileNotFoundError) as exc:  # bad data paths and the like, from the stages
         raise UsageError(str(exc).splitlines()[0]) from None

@@ -15,9 +15,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.run_layout import RunLayout
+from selfplay.game_runs import worker_count
 from selfplay.resume import drop_metrics
-from selfplay.rl import require, worker_count
-from selfplay.sl import append_metrics
+from selfplay.run_folder import append_metrics, require
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +67,19 @@ def player_spec(config: MCTSStageConfig, run_dir: Path) -> str:
 
 def run(config: MCTSStageConfig, run_dir: str | os.PathLike[str], progress: bool = True) -> MCTSStageResult:
     """Play the run's MCTS player against each opponent; returns and logs its win rates."""
+    from models import checkpoint
     from selfplay.match_results import format_match
     from selfplay.matches import MatchConfig, run_match
 
     run_dir = Path(run_dir)
-    require(run_dir / "checkpoints" / "sl_policy.safetensors", "sl", run_dir)
-    from models import checkpoint
-
-    size = checkpoint.load(run_dir / "checkpoints" / "sl_policy.safetensors", kind="policy").config.board_size
+    layout = RunLayout(run_dir)
+    size = checkpoint.load(require(layout.sl_policy, "sl", run_dir), kind="policy").config.board_size
     spec = player_spec(config, run_dir)
     drop_metrics(run_dir, "mcts")
     results = {}
     for name in (o.strip() for o in config.opponents.split(",") if o.strip()):
         opponent = OPPONENTS.get(name, name).format(run=run_dir)
-        out = run_dir / "evals" / f"mcts-vs-{name.replace(':', '-').replace('/', '_')}"
+        out = layout.eval(f"mcts-vs-{name.replace(':', '-').replace('/', '_')}")
         match = MatchConfig(a=spec, b=opponent, out=out, games=config.games, size=size,
                             workers=worker_count(config.workers), seed=config.seed)
         result = run_match(match, progress=progress, desc=f"mcts vs {name}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from minigo.atomic import write_atomic
+from models.run_layout import RunLayout
 from selfplay import mcts_stage, rl, sl
 from selfplay import value as value_stage
 from selfplay.report import write_report
@@ -140,7 +141,7 @@ def prepare_run(config: PipelineConfig, run_dir: Path, force: bool = False) -> N
     """Create ``run_dir`` and write ``config.toml``; refuse a folder from another preset or board size."""
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"--run {run_dir} is a file, expected a folder")
-    existing = run_dir / "config.toml"
+    existing = RunLayout(run_dir).config
     if existing.exists() and not force:
         old = _read_toml(existing)
         old_size = old.get("sl", {}).get("board_size")
@@ -167,7 +168,7 @@ def train(config: PipelineConfig, run_dir: Path, stages: Sequence[str], force: b
         raise ConfigError(f"--stages {','.join(stages)} is out of order: expected the order {','.join(order)}")
     prepare_run(config, run_dir, force)
     # Every process's records reach the root logger (workers through a queue), so one file holds the run's log.
-    handler = logging.FileHandler(run_dir / "log.txt", encoding="utf-8")
+    handler = logging.FileHandler(RunLayout(run_dir).log, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(processName)s %(name)s %(levelname)s %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger()

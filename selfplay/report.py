@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from minigo.atomic import write_atomic
+from models.run_layout import RunLayout
 
 PAPER = {
     "sl": "57.0% top-1 (all features), 55.7% raw board",
@@ -25,7 +26,7 @@ PAPER = {
 
 def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict]:
     """Every JSON line of ``RUN/metrics.jsonl`` (unreadable lines are skipped)."""
-    path = Path(run_dir) / "metrics.jsonl"
+    path = RunLayout(run_dir).metrics
     if not path.exists():
         return []
     records = []
@@ -72,7 +73,7 @@ def write_report(run_dir: str | os.PathLike[str]) -> Path:
     """Write ``RUN/report/summary.md`` (and PNG curves when matplotlib is present); returns the summary's path."""
     run_dir = Path(run_dir)
     records = read_metrics(run_dir)
-    out = run_dir / "report"
+    out = RunLayout(run_dir).report
     out.mkdir(parents=True, exist_ok=True)
     rows = summary_rows(records)
     lines = [f"# Run report: {run_dir.name}", "", "| stage | this run | paper (19x19) |", "|---|---|---|"]

@@ -19,6 +19,7 @@ import torch
 from minigo.atomic import write_atomic
 from models import checkpoint
 from models.nets import NetConfig
+from models.run_layout import RunLayout
 
 log = logging.getLogger(__name__)
 KEEP = 2
@@ -67,7 +68,7 @@ def latest_resume_point(folder: Path, prefix: str, optimizer: torch.optim.Optimi
 
 def truncate_metrics(run_dir: Path, stage: str, key: str, last: int) -> None:
     """Drop ``stage``'s metric lines whose ``key`` is beyond ``last`` (steps that will be done again)."""
-    path = run_dir / "metrics.jsonl"
+    path = RunLayout(run_dir).metrics
     if not path.exists():
         return
     kept = []
@@ -84,7 +85,7 @@ def truncate_metrics(run_dir: Path, stage: str, key: str, last: int) -> None:
 
 def drop_metrics(run_dir: Path, stage: str) -> None:
     """Drop every metric line of ``stage`` (a stage that logs its results again when it is rerun)."""
-    path = run_dir / "metrics.jsonl"
+    path = RunLayout(run_dir).metrics
     if not path.exists():
         return
     kept = [line for line in path.read_text().splitlines() if line.strip() and _stage_of(line) != stage]

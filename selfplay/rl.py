@@ -40,9 +40,11 @@ from models import checkpoint
 from models.features import planes
 from models.losses import reinforce_loss, value_mse
 from models.nets import NetConfig, build, masked_log_softmax
+from models.run_layout import RunLayout
+from selfplay.game_runs import worker_count
 from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
+from selfplay.run_folder import TrainingError, append_metrics, require, resolve_device
 from selfplay.samples import save_samples
-from selfplay.sl import TrainingError, append_metrics, resolve_device
 from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, sampling_mask, split_tasks
 
 log = logging.getLogger(__name__)
@@ -107,18 +109,6 @@ class RLResult:
     win_rate_vs_sl: float | None
 
 
-def require(path: Path, stage: str, run_dir: Path) -> Path:
-    """``path`` if it exists, else a TrainingError naming the stage that makes it."""
-    if not path.exists():
-        raise TrainingError(f"{path} is missing: run stage {stage} first (minigo train --stages {stage} "
-                            f"--run {run_dir})")
-    return path
-
-
-def worker_count(requested: int) -> int:
-    return requested or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-
-
 @dataclass
 class Batch:
     """The current policy's moves of a set of games, ready for the gradient."""
@@ -175,8 +165,8 @@ def win_rate(games: list[SelfPlayGame], key: str) -> float:
 def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True) -> RLResult:
     """Train the RL policy into ``run_dir`` from its SL policy, resuming a stopped run."""
     run_dir = Path(run_dir)
-    ckpt_dir = run_dir / "checkpoints"
-    sl_path = require(ckpt_dir / "sl_policy.safetensors", "sl", run_dir)
+    layout = RunLayout(run_dir)
+    sl_path = require(layout.sl_policy, "sl", run_dir)
     device = resolve_device(config.device)
     sl = checkpoint.load(sl_path, kind="policy")
     net_config: NetConfig = sl.config
@@ -189,11 +179,11 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
     baseline = build(baseline_config).to(device)
     baseline_optimizer = torch.optim.Adam(baseline.parameters(), lr=config.baseline_lr)
 
-    policy_path = ckpt_dir / "rl_policy.safetensors"
-    baseline_path = ckpt_dir / "rl_baseline.safetensors"
-    resume_dir = ckpt_dir / "resume"
-    weights_dir = ckpt_dir / "rl_weights"
-    pool_dir = ckpt_dir / "rl_pool"
+    policy_path = layout.rl_policy
+    baseline_path = layout.rl_baseline
+    resume_dir = layout.resume
+    weights_dir = layout.rl_weights
+    pool_dir = layout.rl_pool
     weights_dir.mkdir(parents=True, exist_ok=True)
     pool_dir.mkdir(parents=True, exist_ok=True)
     pool = [str(sl_path)]
@@ -251,7 +241,7 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
                 checkpoint.save(snapshot, policy, net_config, stage="rl", step=done, parent=str(sl_path))
                 pool.append(str(snapshot))
             names = {"current": f"rl_policy (iteration {done})", "opponent": Path(this_opponent).stem}
-            save_samples(games, run_dir / "games" / "rl", f"it_{done:05d}", rules, names, config.sample_games)
+            save_samples(games, layout.games("rl"), f"it_{done:05d}", rules, names, config.sample_games)
             lengths = [len(g.moves) for g in games]
             record = {"stage": "rl", "iteration": done, "win_rate": win_rate(games, "current"),
                       "opponent": Path(this_opponent).name, "game_length": float(np.mean(lengths)),

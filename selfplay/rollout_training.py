@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,9 +21,6 @@ from minigo.record import GameRecord
 from models import checkpoint
 from models.nets import NetConfig, RolloutPolicy
 from selfplay.examples import expert_positions
-
-if TYPE_CHECKING:
-    from selfplay.sl import SLConfig
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +68,21 @@ def accuracy(net: RolloutPolicy, active: list[np.ndarray], targets: np.ndarray, 
     return correct / len(targets)
 
 
-def train_rollout(train_games: list[GameRecord], val_games: list[GameRecord], config: SLConfig, ckpt_dir: Path,
-                  rng: np.random.Generator, progress: bool = True) -> tuple[Path, float]:
-    """Train the rollout policy and save it as ``ckpt_dir/rollout.safetensors``; returns (path, val top-1)."""
-    active, targets = rollout_examples(train_games, config.rollout_positions)
-    val_active, val_targets = rollout_examples(val_games, max(config.rollout_positions // 5, 1000))
-    net_config = NetConfig(kind="rollout", board_size=config.board_size, rollout_features=rollout.NUM_FEATURES)
+def train_rollout(train_games: list[GameRecord], val_games: list[GameRecord], path: Path, *, board_size: int,
+                  positions: int, epochs: int, lr: float, rng: np.random.Generator,
+                  progress: bool = True) -> tuple[Path, float]:
+    """Train the rollout policy on at most ``positions`` expert positions for ``epochs`` (Adam at ``lr``) and save
+    it at ``path``; returns (path, validation top-1)."""
+    active, targets = rollout_examples(train_games, positions)
+    val_active, val_targets = rollout_examples(val_games, max(positions // 5, 1000))
+    net_config = NetConfig(kind="rollout", board_size=board_size, rollout_features=rollout.NUM_FEATURES)
     net = RolloutPolicy(net_config)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.rollout_lr)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     batch_size = 256
-    for epoch in range(config.rollout_epochs):
+    for epoch in range(epochs):
         order = rng.permutation(len(targets))
         total = 0.0
-        bar = tqdm(total=len(order), desc=f"rollout epoch {epoch + 1}/{config.rollout_epochs}", unit="pos",
+        bar = tqdm(total=len(order), desc=f"rollout epoch {epoch + 1}/{epochs}", unit="pos",
                    disable=not progress, leave=False)
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
@@ -99,6 +97,5 @@ def train_rollout(train_games: list[GameRecord], val_games: list[GameRecord], co
         log.info("rollout epoch %d: train loss %.4f", epoch + 1, total / max(len(order), 1))
     top1 = float(accuracy(net, val_active, val_targets))
     log.info("rollout policy: validation top-1 %.4f over %d positions", top1, len(val_targets))
-    path = checkpoint.save(ckpt_dir / "rollout.safetensors", net, net_config, stage="rollout",
-                           step=config.rollout_epochs, metrics={"val_top1": top1})
+    path = checkpoint.save(path, net, net_config, stage="rollout", step=epochs, metrics={"val_top1": top1})
     return path, top1

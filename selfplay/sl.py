@@ -15,7 +15,6 @@ Files written under ``run_dir`` (all atomically):
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -28,18 +27,16 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from minigo.atomic import write_atomic
 from minigo.record import GameRecord
 from models import checkpoint
 from models.nets import NetConfig, build, masked_log_softmax
+from models.run_layout import RunLayout
 from selfplay.examples import Examples, augment, build_examples, split_by_game
 from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
+from selfplay.rollout_training import train_rollout
+from selfplay.run_folder import TrainingError, append_metrics, resolve_device
 
 log = logging.getLogger(__name__)
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (a NaN loss, no data); the message says why. Nothing bad is saved."""
 
 
 @dataclass(frozen=True)
@@ -101,14 +98,6 @@ class SLResult:
     rollout_val_top1: float | None
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("device cuda was asked for but torch sees no CUDA device")
-    return torch.device(name)
-
-
 def load_expert_games(config: SLConfig) -> list[GameRecord]:
     """The games named by ``config.data``, of ``config.board_size``, at most ``config.max_games``."""
     from selfplay import game_import
@@ -125,19 +114,12 @@ def load_expert_games(config: SLConfig) -> list[GameRecord]:
     return games
 
 
-def append_metrics(run_dir: Path, record: dict) -> None:
-    """Add one JSON line to ``run_dir/metrics.jsonl`` (rewritten atomically, so a crash never half-writes)."""
-    path = run_dir / "metrics.jsonl"
-    old = path.read_bytes() if path.exists() else b""
-    write_atomic(path, old + (json.dumps(record) + "\n").encode())
-
-
 def run(config: SLConfig, run_dir: str | os.PathLike[str], games: list[GameRecord] | None = None,
         progress: bool = True) -> SLResult:
     """Train the SL policy and the rollout policy into ``run_dir`` (resuming a run that was stopped)."""
     run_dir = Path(run_dir)
-    ckpt_dir = run_dir / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    layout = RunLayout(run_dir)
+    layout.checkpoints.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
@@ -158,8 +140,8 @@ def run(config: SLConfig, run_dir: str | os.PathLike[str], games: list[GameRecor
         """Cosine decay from ``lr`` to 5% of it over the whole run."""
         return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
 
-    best_path = ckpt_dir / "sl_policy.safetensors"
-    resume_dir = ckpt_dir / "resume"
+    best_path = layout.sl_policy
+    resume_dir = layout.resume
     start_epoch, best_top1 = 0, -1.0
     point = latest_resume_point(resume_dir, "sl", optimizer, kind="policy")
     if point is not None:
@@ -192,12 +174,12 @@ def run(config: SLConfig, run_dir: str | os.PathLike[str], games: list[GameRecor
 
     rollout_path, rollout_top1 = None, None
     if config.rollout_epochs > 0:
-        from selfplay.rollout_training import train_rollout
-
         train_games = sorted(set(train.games.tolist()))
         val_games = sorted(set(val.games.tolist()))
         rollout_path, rollout_top1 = train_rollout(
-            [games[i] for i in train_games], [games[i] for i in val_games], config, ckpt_dir, rng, progress)
+            [games[i] for i in train_games], [games[i] for i in val_games], layout.rollout,
+            board_size=config.board_size, positions=config.rollout_positions, epochs=config.rollout_epochs,
+            lr=config.rollout_lr, rng=rng, progress=progress)
         append_metrics(run_dir, {"stage": "rollout", "val_top1": rollout_top1})
     return SLResult(best_path, rollout_path, best_top1, rollout_top1)
 

@@ -37,11 +37,12 @@ from models import checkpoint
 from models.features import N_SYMMETRIES, transform
 from models.losses import ownership_loss, score_mse, value_mse
 from models.nets import NetConfig, build
+from models.run_layout import RunLayout
 from selfplay import value_data
+from selfplay.game_runs import worker_count
 from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
-from selfplay.rl import require, worker_count
+from selfplay.run_folder import TrainingError, append_metrics, require, resolve_device
 from selfplay.samples import save_samples
-from selfplay.sl import TrainingError, append_metrics, resolve_device
 from selfplay.value_data import ValueExamples, value_tasks
 from selfplay.workers import WorkerPool, split_tasks
 
@@ -152,7 +153,7 @@ class ValueResult:
 def make_games(config: ValueConfig, run_dir: Path, rules: Rules, checkpoints: dict[str, str],
                progress: bool) -> list[Path]:
     """Play and write the missing shards of value-data games; returns every shard path."""
-    data_dir = run_dir / "data"
+    data_dir = RunLayout(run_dir).data
     u_max = config.u_max or max(1, (3 * rules.size * rules.size) // 4)
     paths = value_data.shard_paths(data_dir, config.games, config.games_per_shard)
     value_data.check_manifest(data_dir, {"seed": config.seed, "u_max": u_max, "games_per_shard": config.games_per_shard,
@@ -170,7 +171,7 @@ def make_games(config: ValueConfig, run_dir: Path, rules: Rules, checkpoints: di
             tasks = split_tasks(value_tasks(first, count, u_max, config.seed), workers, checkpoints, rules,
                                 config.seed, k * workers)
             games = [g for r in pool.run(tasks) for g in r.games]
-            save_samples(games, run_dir / "games" / "value", f"shard_{k:05d}", rules,
+            save_samples(games, RunLayout(run_dir).games("value"), f"shard_{k:05d}", rules,
                          {key: Path(path).stem for key, path in checkpoints.items()}, config.sample_games)
             value_data.save_games(paths[k], games)
             bar.update(count)
@@ -225,9 +226,9 @@ def batch_loss(net: torch.nn.Module, data: ValueExamples, index: np.ndarray, sym
 def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = True) -> ValueResult:
     """Make the value data (SL then random then RL) and fit the value net into ``run_dir``."""
     run_dir = Path(run_dir)
-    ckpt_dir = run_dir / "checkpoints"
-    sl_path = require(ckpt_dir / "sl_policy.safetensors", "sl", run_dir)
-    rl_path = require(ckpt_dir / "rl_policy.safetensors", "rl", run_dir)
+    layout = RunLayout(run_dir)
+    sl_path = require(layout.sl_policy, "sl", run_dir)
+    rl_path = require(layout.rl_policy, "rl", run_dir)
     sl = checkpoint.load(sl_path, kind="policy")
     rules = Rules(size=sl.config.board_size)
     feature_set = sl.config.feature_set
@@ -252,10 +253,10 @@ def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = T
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train_idx) / config.batch_size))
     total = steps_per_epoch * config.epochs
-    best_path = ckpt_dir / "value.safetensors"
+    best_path = layout.value
     # Resume points as in selfplay.sl: without them a run stopped in epoch k trained again from epoch 1 and
     # appended epochs 1..k to metrics.jsonl a second time.
-    resume_dir = ckpt_dir / "resume"
+    resume_dir = layout.resume
     start_epoch, best = 0, (math.inf, math.inf)
     point = latest_resume_point(resume_dir, "value", optimizer, kind="value")
     if point is not None:
@@ -301,7 +302,7 @@ def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = T
         append_metrics(run_dir, record)
         save_resume_point(resume_dir, "value", epoch + 1, net, net_config, optimizer,
                           {"best_val_mse": best[0], "best_train_mse": best[1]}, stage="value")
-    write_atomic(ckpt_dir / "value_state.json", json.dumps({"val_mse": best[0], "train_mse": best[1]}).encode())
+    write_atomic(layout.value_state, json.dumps({"val_mse": best[0], "train_mse": best[1]}).encode())
     return ValueResult(best_path, best[0], best[1])
 
 

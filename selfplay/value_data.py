@@ -27,7 +27,7 @@ import numpy as np
 from minigo.atomic import write_atomic
 from minigo.go import Rules
 from models.features import planes
-from selfplay.sl import TrainingError
+from selfplay.run_folder import TrainingError
 from selfplay.workers import GameTask, SelfPlayGame
 
 SPACINGS = ("even", "random")

@@ -84,7 +84,7 @@ def test_stages_unknown_or_out_of_order_are_refused(tmp_path):
 
 
 def test_later_stages_without_their_checkpoints_name_the_missing_stage(tmp_path):
-    from selfplay.sl import TrainingError
+    from selfplay.run_folder import TrainingError
 
     config = pipeline.resolve("quick")
     with pytest.raises(TrainingError, match="run stage sl first"):

@@ -180,7 +180,7 @@ def test_tiny_value_run_makes_shards_once_and_fits_the_value_net(run_dir):
     value.run(config, run_dir, progress=False)
     assert [s.stat().st_mtime_ns for s in shards] == stamps  # no shard made twice
     # shards drawn from another seed would be mixed in silently: refused with one line naming the change
-    from selfplay.sl import TrainingError
+    from selfplay.run_folder import TrainingError
 
     with pytest.raises(TrainingError, match=r"other settings \(seed 0 -> 1\): use a new run folder"):
         value.run(dataclasses.replace(config, seed=1), run_dir, progress=False)
@@ -227,7 +227,7 @@ def test_positive_head_weight_needs_its_head():
 
 
 def test_later_stages_name_the_stage_they_need(tmp_path):
-    from selfplay.sl import TrainingError
+    from selfplay.run_folder import TrainingError
 
     with pytest.raises(TrainingError, match="sl_policy.safetensors is missing: run stage sl first"):
         rl.run(rl.RLConfig(iterations=1), tmp_path)
@@ -333,7 +333,7 @@ def test_policy_update_keeps_the_batch_norm_statistics_the_games_were_played_wit
 
 
 def test_value_net_starts_from_the_rl_policy_trunk_or_from_scratch(run_dir):
-    from selfplay.sl import TrainingError
+    from selfplay.run_folder import TrainingError
 
     rl_path = run_dir / "checkpoints" / "sl_policy.safetensors"  # any policy checkpoint of the same shape
     policy = checkpoint.load(rl_path, kind="policy").net

@@ -15,6 +15,7 @@ from models import checkpoint
 from models.features import planes, point_maps, transform
 from selfplay import sl
 from selfplay.examples import RANDOM_OPENING, augment, build_examples, split_by_game
+from selfplay.run_folder import TrainingError
 
 
 def random_games(count: int, size: int = 5, seed: int = 0, opening: int = 0) -> list[GameRecord]:
@@ -88,7 +89,7 @@ def test_nan_loss_stops_training_and_saves_nothing(tmp_path, monkeypatch):
     games = random_games(4)
     monkeypatch.setattr(sl.F, "nll_loss", lambda *a, **k: torch.tensor(float("nan"), requires_grad=True))
     config = sl.SLConfig(board_size=5, filters=8, blocks=1, epochs=1, rollout_epochs=0)
-    with pytest.raises(sl.TrainingError, match="loss became nan"):
+    with pytest.raises(TrainingError, match="loss became nan"):
         sl.run(config, tmp_path, games=games, progress=False)
     assert not list((tmp_path / "checkpoints").glob("*.safetensors"))
 
