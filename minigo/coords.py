@@ -14,6 +14,8 @@ Every parser raises ``ValueError`` with a message naming the text and what was e
 
 from __future__ import annotations
 
+from minigo.checks import integer
+
 GTP_COLUMNS = "ABCDEFGHJKLMNOPQRST"
 SGF_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MIN_SIZE = 1
@@ -22,9 +24,11 @@ MAX_SIZE = 19
 
 def check_size(size: int) -> int:
     """Return ``size`` if it is a supported board size (1..19), else raise ``ValueError`` naming it."""
-    if isinstance(size, bool) or not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
-        raise ValueError(f"board size {size!r} is not supported: expected an integer from {MIN_SIZE} to {MAX_SIZE}")
-    return size
+    try:
+        return integer("board size", size, MIN_SIZE, MAX_SIZE)
+    except ValueError:
+        raise ValueError(f"board size {size!r} is not supported: expected an integer from {MIN_SIZE} to "
+                         f"{MAX_SIZE}") from None
 
 
 def pass_point(size: int) -> int:

@@ -19,7 +19,6 @@ costs one compiled call and no copying of the game so far.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -27,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from minigo import coords, kernels
+from minigo.checks import finite
 from minigo.coords import check_size, pass_point
 
 BLACK = 1
@@ -73,8 +73,7 @@ class Rules:
 
     def __post_init__(self) -> None:
         check_size(self.size)
-        if isinstance(self.komi, bool) or not isinstance(self.komi, (int, float)) or not math.isfinite(self.komi):
-            raise ValueError(f"komi {self.komi!r} is not a finite number")
+        finite("komi", self.komi)
         if self.ko not in KO_RULES:
             raise ValueError(f"ko rule {self.ko!r} is not one of {', '.join(KO_RULES)}")
 

@@ -58,6 +58,7 @@ import numpy as np
 from numba import njit
 
 from minigo import coords, kernels, rollout
+from minigo.checks import integer
 from minigo.go import Position, Rules, random_playout, tables
 from minigo.players import RESIGN
 
@@ -127,8 +128,8 @@ class SearchConfig:
 
         if self.playouts is None and self.seconds is None:
             raise ValueError("playouts and seconds are both None: give at least one budget")
-        if self.playouts is not None and (not isinstance(self.playouts, int) or self.playouts < 1):
-            raise bad("playouts", "an integer >= 1")
+        if self.playouts is not None:
+            integer("playouts", self.playouts, 1)
         if self.seconds is not None and not (math.isfinite(self.seconds) and self.seconds > 0):
             raise bad("seconds", "a positive number")
         if not (math.isfinite(self.c_puct) and self.c_puct >= 0):
@@ -137,10 +138,8 @@ class SearchConfig:
             raise bad("mixing", "from 0 to 1")
         if self.mixing_end is not None and not 0 <= self.mixing_end <= 1:
             raise bad("mixing_end", "from 0 to 1")
-        if not isinstance(self.mixing_moves, int) or self.mixing_moves < 1:
-            raise bad("mixing_moves", "an integer >= 1")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise bad("batch_size", "an integer >= 1")
+        integer("mixing_moves", self.mixing_moves, 1)
+        integer("batch_size", self.batch_size, 1)
         if not (math.isfinite(self.virtual_loss) and self.virtual_loss >= 0):
             raise bad("virtual_loss", "a number >= 0")
         if self.resign_threshold is not None and not -1 <= self.resign_threshold <= 1:
@@ -153,8 +152,7 @@ class SearchConfig:
             raise bad("temperature", "a number >= 0")
         if not (math.isfinite(self.rollout_temperature) and self.rollout_temperature >= 0):
             raise bad("rollout_temperature", "a number >= 0")
-        if not isinstance(self.rollout_threads, int) or self.rollout_threads < 1:
-            raise bad("rollout_threads", "an integer >= 1")
+        integer("rollout_threads", self.rollout_threads, 1)
 
     def mixing_at(self, move_number: int) -> float:
         """lambda for a leaf ``move_number`` moves into the game."""

@@ -16,8 +16,9 @@ point, the pass (``position.pass_point``) or ``RESIGN``, always for ``position.t
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -79,6 +80,27 @@ class PlayerSpec:
             options[key] = value.strip()
         return cls(kind, arg.strip() if arg.strip() else None, options, text)
 
+    def number(self, key: str, low: float, high: float = math.inf, *, integer: bool = False, positive: bool = False,
+               text: str | None = None, what: str | None = None) -> Any:
+        """The option ``key`` (or ``text``, e.g. the argument) read as an int (``integer``) or a finite float from
+        ``low`` to ``high`` (above 0 too with ``positive``); None when absent. Anything else is a
+        ``PlayerSpecError`` naming ``what`` (default ``key``), the value and what was expected."""
+        text = self.options.get(key) if text is None else text
+        if text is None:
+            return None
+        try:
+            value: float = int(text) if integer else float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high and (value > 0 or not positive)):
+            kind = "an integer" if integer else "a number"
+            bound = (lambda x: str(int(x)) if integer else f"{x:g}")  # noqa: E731
+            expected = (f"a positive {kind.split()[-1]}" if positive and high == math.inf
+                        else f"{kind} >= {bound(low)}" if high == math.inf else f"{kind} from {bound(low)} to "
+                        f"{bound(high)}")
+            raise PlayerSpecError(f"{what or key} {text!r} in {self.text!r} is not {expected}")
+        return value
+
 
 Factory = Callable[[PlayerSpec], Player]
 
@@ -129,30 +151,6 @@ def make_player(spec: str) -> Player:
     return build_player(spec, BASE_KINDS)
 
 
-def _int_option(spec: PlayerSpec, value: str | None, what: str, low: int, high: int) -> int | None:
-    if value is None:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or not low <= number <= high:
-        raise PlayerSpecError(f"{what} {value!r} in {spec.text!r} is not an integer from {low} to {high}")
-    return number
-
-
-def _float_option(spec: PlayerSpec, value: str | None, what: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if not number > 0 or number == float("inf"):
-        raise PlayerSpecError(f"{what} {value!r} in {spec.text!r} is not a positive number")
-    return number
-
-
 # -- random -------------------------------------------------------------------------------------------
 
 class RandomPlayer:
@@ -181,7 +179,7 @@ class RandomPlayer:
 def make_random(spec: PlayerSpec) -> Player:
     if spec.arg is not None:
         raise PlayerSpecError(f"random takes no argument, got {spec.arg!r} in {spec.text!r}")
-    seed = _int_option(spec, spec.options.get("seed"), "seed", 0, 2**63 - 1)
+    seed = spec.number("seed", 0, 2**63 - 1, integer=True)
     return RandomPlayer(np.random.default_rng(seed), name=spec.text)
 
 
@@ -280,9 +278,9 @@ def _game_moves(position: Position) -> list[tuple[int, int]]:
 
 
 def make_gnugo(spec: PlayerSpec) -> Player:
-    level = _int_option(spec, spec.arg, "GNU Go level", 0, 10)
-    timeout = _float_option(spec, spec.options.get("timeout"), "timeout")
-    seed = _int_option(spec, spec.options.get("seed"), "seed", 0, 2**31 - 1)
+    level = spec.number("level", 0, 10, integer=True, text=spec.arg, what="GNU Go level")
+    timeout = spec.number("timeout", 0, positive=True)
+    seed = spec.number("seed", 0, 2**31 - 1, integer=True)
     return GnuGoPlayer(10 if level is None else level, timeout or 60.0, name=spec.text, seed=seed)
 
 

@@ -140,19 +140,11 @@ def policy_player_from_spec(spec: PlayerSpec) -> players.Player:
     """The ``policy:CKPT_OR_RUN[,temperature=T][,seed=N]`` player kind (``selfplay.player_kinds``)."""
     if spec.arg is None:
         raise PlayerSpecError(f"{spec.text!r}: policy needs a checkpoint or run folder, as policy:PATH")
-    try:
-        temperature = float(spec.options.get("temperature", "0"))
-    except ValueError:
-        temperature = float("nan")
-    if not temperature >= 0 or not math.isfinite(temperature):
-        raise PlayerSpecError(f"temperature {spec.options.get('temperature')!r} in {spec.text!r} is not a number >= 0")
-    seed = spec.options.get("seed")
-    if seed is not None and not seed.isdigit():
-        raise PlayerSpecError(f"seed {seed!r} in {spec.text!r} is not a non-negative integer")
+    temperature = spec.number("temperature", 0) or 0.0
+    seed = spec.number("seed", 0, 2**63 - 1, integer=True)
     try:
         evaluator = load_policy(spec.arg)
     except checkpoint.CheckpointError as exc:
         raise PlayerSpecError(str(exc)) from None
-    return PolicyPlayer(evaluator, temperature, np.random.default_rng(None if seed is None else int(seed)),
-                        name=spec.text)
+    return PolicyPlayer(evaluator, temperature, np.random.default_rng(seed), name=spec.text)
 

@@ -23,7 +23,6 @@ by position so that a position met again (a transposition, a search after ``undo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -148,34 +147,20 @@ def make_mcts_player(nets: RunNets, config: SearchConfig, *, seed: int | None = 
                       name=name, board_size=nets.board_size)
 
 
-def _number(spec: PlayerSpec, key: str, low: float, high: float, integer: bool = False) -> float | int | None:
-    text = spec.options.get(key)
-    if text is None:
-        return None
-    try:
-        value: float | int = int(text) if integer else float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and low <= value <= high):
-        kind = "an integer" if integer else "a number"
-        raise PlayerSpecError(f"{key} {text!r} in {spec.text!r} is not {kind} from {low:g} to {high:g}")
-    return value
-
-
 def mcts_player_from_spec(spec: PlayerSpec) -> players.Player:
     """The ``mcts:`` player kind (``selfplay.player_kinds``): a search over the networks ``spec.arg`` names."""
     if spec.arg is None:
         raise PlayerSpecError(f"{spec.text!r}: mcts needs a run folder or policy checkpoint, as mcts:PATH")
-    playouts = _number(spec, "playouts", 1, 10**9, integer=True)
-    seconds = _number(spec, "seconds", 1e-3, 1e6)
-    mixing = _number(spec, "lambda", 0, 1)
-    mixing_end = _number(spec, "lambda_end", 0, 1)
-    mixing_moves = _number(spec, "lambda_moves", 1, 10**6, integer=True)
-    c_puct = _number(spec, "c_puct", 0, 1e6)
-    batch = _number(spec, "batch", 1, 4096, integer=True)
-    resign = _number(spec, "resign", -1, 1)
-    threads = _number(spec, "threads", 1, 256, integer=True)
-    seed = _number(spec, "seed", 0, 2**63 - 1, integer=True)
+    playouts = spec.number("playouts", 1, 10**9, integer=True)
+    seconds = spec.number("seconds", 1e-3, 1e6)
+    mixing = spec.number("lambda", 0, 1)
+    mixing_end = spec.number("lambda_end", 0, 1)
+    mixing_moves = spec.number("lambda_moves", 1, 10**6, integer=True)
+    c_puct = spec.number("c_puct", 0, 1e6)
+    batch = spec.number("batch", 1, 4096, integer=True)
+    resign = spec.number("resign", -1, 1)
+    threads = spec.number("threads", 1, 256, integer=True)
+    seed = spec.number("seed", 0, 2**63 - 1, integer=True)
     device = spec.options.get("device", "cpu")
     try:
         torch.device(device)

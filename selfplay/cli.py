@@ -7,15 +7,81 @@ status 2; never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from minigo import __version__
+from minigo.coords import MAX_SIZE, MIN_SIZE
 
 
 class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, ``minigo CMD: --flag 'x' is not ...``, exit status 2 (argparse's
+    own prints the usage first, which buries the reason)."""
+
+    def error(self, message: str) -> NoReturn:
+        named = re.fullmatch(r"argument ([^\s:/]+)(?:/\S+)?: (.*)", message, flags=re.DOTALL)
+        if named is not None and named.group(2).startswith("'"):
+            message = f"{named.group(1)} {named.group(2)}"  # a type's message already says what was expected
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _typed(parse: Callable[[str], Any], expected: str) -> Callable[[str], Any]:
+    """An argparse ``type=``: ``parse(text)``, or ``'TEXT' is not EXPECTED``."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {expected}") from None
+
+    convert.__name__ = expected  # argparse names the type in some messages
+    return convert
+
+
+def _integer_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low or (high is not None and value > high):
+            raise ValueError(text)
+        return value
+
+    return _typed(parse, f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def _at_least_zero(text: str) -> float:
+    value = _finite(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+BOARD_SIZE = _integer_in(MIN_SIZE, MAX_SIZE)
+"""``--size``: a board size the rules support."""
+KOMI = _typed(_finite, "a finite number")
+"""``--komi``: any finite number."""
+COUNT = _integer_in(1)
+"""Games, workers: 1 or more."""
+SEED = _integer_in(0)
+"""Seeds: 0 or more."""
+INTEGER = _typed(int, "an integer")
+"""Any integer: the config it fills checks the range and names the flag."""
+NON_NEGATIVE = _typed(_at_least_zero, "a number >= 0")
+"""Temperatures."""
 
 
 def _show(args: argparse.Namespace) -> None:
@@ -41,27 +107,13 @@ def _show(args: argparse.Namespace) -> None:
 
 def _gtp(args: argparse.Namespace) -> None:
     import logging
-    import math
 
-    from minigo.coords import MAX_SIZE, MIN_SIZE
     from minigo.go import Rules
     from minigo.gtp import Engine
     from minigo.gtp_client import EngineDied, GTPError
     from minigo.players import PlayerSpecError
     from selfplay.player_kinds import make_player
 
-    try:
-        size = int(args.size)
-    except ValueError:
-        size = None
-    if size is None or not MIN_SIZE <= size <= MAX_SIZE:
-        raise UsageError(f"--size {args.size!r} is not an integer from {MIN_SIZE} to {MAX_SIZE}")
-    try:
-        komi = float(args.komi)
-    except ValueError:
-        komi = math.nan
-    if not math.isfinite(komi):
-        raise UsageError(f"--komi {args.komi!r} is not a finite number")
     # stdout carries the protocol alone: everything else, tracebacks included, goes to stderr
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="minigo gtp: %(levelname)s: %(message)s")
     try:
@@ -71,7 +123,7 @@ def _gtp(args: argparse.Namespace) -> None:
     except OSError as exc:
         raise UsageError(f"cannot build player {args.player!r}: {exc}") from None
     try:
-        engine = Engine(player, Rules(size=size, komi=komi, ko=args.ko))  # starts GNU Go, if that is the player
+        engine = Engine(player, Rules(size=args.size, komi=args.komi, ko=args.ko))  # starts GNU Go, if it plays
     except FileNotFoundError as exc:
         player.close()
         raise UsageError(str(exc)) from None
@@ -91,8 +143,8 @@ def _add_gtp(commands: argparse._SubParsersAction) -> None:
                                           "`minigo gtp --player random` or `minigo gtp --player gnugo:5`.")
     gtp.add_argument("--player", required=True, metavar="SPEC",
                      help="who chooses the moves: random[,seed=N] or gnugo[:LEVEL][,timeout=S]")
-    gtp.add_argument("--size", default="9", help="initial board size, 1 to 19 (default %(default)s)")
-    gtp.add_argument("--komi", default="7.5", help="initial komi (default %(default)s)")
+    gtp.add_argument("--size", type=BOARD_SIZE, default=9, help="initial board size, 1 to 19 (default %(default)s)")
+    gtp.add_argument("--komi", type=KOMI, default=7.5, help="initial komi (default %(default)s)")
     gtp.add_argument("--ko", choices=["positional", "simple"], default="positional",
                      help="ko rule (default %(default)s)")
     gtp.set_defaults(run=_gtp)
@@ -102,13 +154,11 @@ def _add_gtp(commands: argparse._SubParsersAction) -> None:
 
 
 def _play(args: argparse.Namespace) -> None:
-    import math
     import os
     import random
     from pathlib import Path
 
     from minigo import gui
-    from minigo.coords import MAX_SIZE, MIN_SIZE
     from minigo.go import BLACK, WHITE, Rules
     from minigo.gtp_client import EngineDied, GTPError
     from minigo.players import PlayerSpecError
@@ -131,27 +181,14 @@ def _play(args: argparse.Namespace) -> None:
             raise UsageError(str(exc)) from None
         rules = record.game_rules
     else:
-        try:
-            size = int(args.size or "9")
-        except ValueError:
-            size = None
-        if size is None or not MIN_SIZE <= size <= MAX_SIZE:
-            raise UsageError(f"--size {args.size!r} is not an integer from {MIN_SIZE} to {MAX_SIZE}")
-        try:
-            handicap = int(args.handicap or "0")
-        except ValueError:
-            raise UsageError(f"--handicap {args.handicap!r} is not an integer") from None
+        size = args.size or 9
+        handicap = args.handicap or 0
         if handicap:
             try:
                 gui.handicap_points(size, handicap)
             except ValueError as exc:
                 raise UsageError(f"--{exc}") from None
-        try:
-            komi = float(args.komi if args.komi is not None else "0.5" if handicap else "7.5")
-        except ValueError:
-            komi = math.nan
-        if not math.isfinite(komi):
-            raise UsageError(f"--komi {args.komi!r} is not a finite number")
+        komi = args.komi if args.komi is not None else 0.5 if handicap else 7.5
         rules = Rules(size=size, komi=komi, ko=args.ko)
 
     def build(spec: str):
@@ -199,9 +236,10 @@ def _add_play(commands: argparse._SubParsersAction) -> None:
                            "(default %(default)s)")
     play.add_argument("--color", choices=["black", "white", "random"], default="black",
                       help="your colour (random: drawn again for each new game) (default %(default)s)")
-    play.add_argument("--size", help="board size, 1 to 19 (default 9)")
-    play.add_argument("--komi", help="komi (default 7.5, or 0.5 with a handicap)")
-    play.add_argument("--handicap", help="fixed handicap stones for Black, 2 to 9 (White then moves first)")
+    play.add_argument("--size", type=BOARD_SIZE, help="board size, 1 to 19 (default 9)")
+    play.add_argument("--komi", type=KOMI, help="komi (default 7.5, or 0.5 with a handicap)")
+    play.add_argument("--handicap", type=_integer_in(0), help="fixed handicap stones for Black, 2 to 9 (White then "
+                      "moves first)")
     play.add_argument("--ko", choices=["positional", "simple"], default="positional",
                       help="ko rule (default %(default)s)")
     play.add_argument("--sgf", metavar="FILE", help="open a game record to review or continue (its size and komi)")
@@ -213,7 +251,6 @@ def _add_play(commands: argparse._SubParsersAction) -> None:
 
 def _expert_games(args: argparse.Namespace) -> None:
     import logging
-    import math
 
     from selfplay import expert_games, expert_store
 
@@ -230,23 +267,10 @@ def _expert_games(args: argparse.Namespace) -> None:
             raise UsageError(str(exc)) from None
         return
 
-    def integer(flag: str, text: str | None) -> int | None:
-        try:
-            return None if text is None else int(text)
-        except ValueError:
-            raise UsageError(f"{flag} {text!r} is not an integer") from None
-
-    try:
-        komi = float(args.komi)
-    except ValueError:
-        komi = math.nan
-    if not math.isfinite(komi):
-        raise UsageError(f"--komi {args.komi!r} is not a finite number")
-    fields = {"size": integer("--size", args.size), "komi": komi, "levels": args.levels,
-              "games": integer("--games", args.games), "seed": integer("--seed", args.seed),
-              "max_opening_moves": integer("--max-opening-moves", args.max_opening_moves)}
+    fields = {"size": args.size, "komi": args.komi, "levels": args.levels, "games": args.games, "seed": args.seed,
+              "max_opening_moves": args.max_opening_moves}
     if args.workers is not None:
-        fields["workers"] = integer("--workers", args.workers)
+        fields["workers"] = args.workers
     try:
         config = expert_games.ExpertGamesConfig(out=args.out, **fields)
     except ValueError as exc:  # messages start with the field's name: name the flag instead
@@ -265,16 +289,18 @@ def _add_expert_games(commands: argparse._SubParsersAction) -> None:
                     "per game in OUT/games; rerun the same command to resume. With --pack or --unpack, move a "
                     "run's games to or from one .sgf.gz collection.")
     expert.add_argument("--out", required=True, metavar="DIR", help="run folder (games in DIR/games, DIR/CARD.md)")
-    expert.add_argument("--size", default="9", help="board size, 5 to 19 (default %(default)s)")
-    expert.add_argument("--komi", default="7.5", help="komi (default %(default)s)")
+    expert.add_argument("--size", type=INTEGER, default=9, help="board size, 5 to 19 (default %(default)s)")
+    expert.add_argument("--komi", type=KOMI, default=7.5, help="komi (default %(default)s)")
     expert.add_argument("--levels", default="10:1000,1-9:4000", metavar="SCHEDULE",
                         help="GNU Go levels (0..10): LEVEL:COUNT or LOW-HIGH:COUNT, comma-separated "
                              "(default %(default)s)")
-    expert.add_argument("--games", help="total games, sharing the levels in the schedule's proportions "
+    expert.add_argument("--games", type=INTEGER, help="total games, sharing the levels in the schedule's proportions "
                                         "(default: the schedule's total)")
-    expert.add_argument("--workers", help="worker processes, one GNU Go each (default: the number of cores)")
-    expert.add_argument("--seed", default="0", help="run seed: game seeds and the schedule's order (default 0)")
-    expert.add_argument("--max-opening-moves", default="3", metavar="N",
+    expert.add_argument("--workers", type=INTEGER, help="worker processes, one GNU Go each (default: the number of "
+                        "cores)")
+    expert.add_argument("--seed", type=INTEGER, default=0, help="run seed: game seeds and the schedule's order "
+                        "(default 0)")
+    expert.add_argument("--max-opening-moves", type=INTEGER, default=3, metavar="N",
                         help="each game opens with 0..N random moves (default %(default)s)")
     expert.add_argument("--no-progress", action="store_true", help="no progress bar")
     bundle = expert.add_mutually_exclusive_group()
@@ -365,34 +391,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 # -- measuring strength: eval and ladder (selfplay/matches.py, selfplay/ladder.py) ------------------------------
 
 
-def _integer_flag(flag: str, text: str | None, low: int) -> int:
-    try:
-        value = int(text) if text is not None else None
-    except ValueError:
-        value = None
-    if value is None or value < low:
-        raise UsageError(f"{flag} {text!r} is not an integer >= {low}")
-    return value
-
-
 def _match_fields(args: argparse.Namespace) -> dict:
-    """--size, --komi, --ko, --workers and --seed as MatchConfig / LadderConfig fields; one line on bad input."""
-    import math
-
-    from minigo.coords import MAX_SIZE, MIN_SIZE
-
-    size = _integer_flag("--size", args.size, MIN_SIZE)
-    if size > MAX_SIZE:
-        raise UsageError(f"--size {args.size!r} is not an integer from {MIN_SIZE} to {MAX_SIZE}")
-    try:
-        komi = float(args.komi)
-    except ValueError:
-        komi = math.nan
-    if not math.isfinite(komi):
-        raise UsageError(f"--komi {args.komi!r} is not a finite number")
-    fields = {"size": size, "komi": komi, "ko": args.ko, "seed": _integer_flag("--seed", args.seed, 0)}
+    """--size, --komi, --ko, --workers and --seed as MatchConfig / LadderConfig fields."""
+    fields = {"size": args.size, "komi": args.komi, "ko": args.ko, "seed": args.seed}
     if args.workers is not None:
-        fields["workers"] = _integer_flag("--workers", args.workers, 1)
+        fields["workers"] = args.workers
     return fields
 
 
@@ -403,12 +406,15 @@ def _flag_error(exc: ValueError) -> UsageError:
 
 
 def _add_match_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--size", default="9", help="board size (default %(default)s)")
-    parser.add_argument("--komi", default="7.5", help="komi; .0 allows draws, which count half (default %(default)s)")
+    parser.add_argument("--size", type=BOARD_SIZE, default=9, help="board size (default %(default)s)")
+    parser.add_argument("--komi", type=KOMI, default=7.5, help="komi; .0 allows draws, which count half (default "
+                        "%(default)s)")
     parser.add_argument("--ko", choices=["positional", "simple"], default="positional",
                         help="ko rule (default %(default)s)")
-    parser.add_argument("--workers", help="games played at once, one process each (default: the number of cores)")
-    parser.add_argument("--seed", default="0", help="match seed: game i's seeds come from (seed, i) (default 0)")
+    parser.add_argument("--workers", type=COUNT, help="games played at once, one process each (default: the number "
+                        "of cores)")
+    parser.add_argument("--seed", type=SEED, default=0, help="match seed: game i's seeds come from (seed, i) "
+                        "(default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -421,7 +427,7 @@ def _eval(args: argparse.Namespace) -> None:
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="minigo eval: %(message)s")
     fields = _match_fields(args)
-    games = _integer_flag("--games", args.games, 1)
+    games = args.games
     sprt = None
     if args.sprt is not None:
         try:
@@ -453,7 +459,8 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("a", metavar="A", help="player spec: random, gnugo:LEVEL, policy:CKPT, mcts:RUN,playouts=N, "
                                                "or a checkpoint file or run folder (its strongest player)")
     parser.add_argument("b", metavar="B", help="the opponent, the same way")
-    parser.add_argument("--games", default="100", help="games to play; with --sprt, at most (default %(default)s)")
+    parser.add_argument("--games", type=COUNT, default=100, help="games to play; with --sprt, at most (default "
+                        "%(default)s)")
     parser.add_argument("--out", metavar="DIR", help="match folder (default runs/evals/A_vs_B_SIZE_HASH)")
     parser.add_argument("--sprt", metavar="ELO0,ELO1",
                         help="stop once a sequential probability ratio test (alpha = beta = 0.05) decides between "
@@ -464,7 +471,6 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
 
 def _ladder(args: argparse.Namespace) -> None:
     import logging
-    import math
     from pathlib import Path
 
     from models.run_layout import RunLayout
@@ -473,13 +479,7 @@ def _ladder(args: argparse.Namespace) -> None:
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="minigo ladder: %(message)s")
     fields = _match_fields(args)
-    games = _integer_flag("--games-per-pair", args.games_per_pair, 1)
-    try:
-        temperature = float(args.temperature)
-    except ValueError:
-        temperature = math.nan
-    if not (temperature >= 0 and math.isfinite(temperature)):
-        raise UsageError(f"--temperature {args.temperature!r} is not a number >= 0")
+    games, temperature = args.games_per_pair, args.temperature
     try:
         entries = ladder.ladder_entries(args.players, temperature)
     except MatchError as exc:
@@ -513,9 +513,10 @@ def _add_ladder(commands: argparse._SubParsersAction) -> None:
                     "matplotlib: pip install -e '.[plot]').")
     parser.add_argument("players", nargs="+", metavar="DIR_OR_SPEC",
                         help="a run folder (its policy checkpoints) or a player spec (random, gnugo:1, ...)")
-    parser.add_argument("--games-per-pair", default="20", metavar="N", help="games per pair (default %(default)s)")
+    parser.add_argument("--games-per-pair", type=COUNT, default=20, metavar="N", help="games per pair (default "
+                        "%(default)s)")
     parser.add_argument("--out", metavar="DIR", help="ladder folder (default: FIRST_RUN/ladder)")
-    parser.add_argument("--temperature", default="1",
+    parser.add_argument("--temperature", type=NON_NEGATIVE, default=1.0,
                         help="checkpoints from a run folder sample their moves at this temperature, so that two "
                              "networks do not replay one game (0: greedy) (default %(default)s)")
     _add_match_flags(parser)
@@ -523,7 +524,7 @@ def _add_ladder(commands: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minigo", description="A small-board Go program that learns like AlphaGo.")
+    parser = _Parser(prog="minigo", description="A small-board Go program that learns like AlphaGo.")
     parser.add_argument("--version", action="version", version=f"minigo {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     show = commands.add_parser("show", help="replay an SGF game and print the board and its Tromp-Taylor score")
@@ -547,7 +548,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (search, features, another process) shares the cores, which is always the case here.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad flag (one line already printed): a status, not an exit
+        return int(exc.code or 0)
     if getattr(args, "run", None) is None:
         parser.print_help()
         return 2

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from minigo.atomic import write_atomic
+from minigo.checks import finite, integer
 from minigo.go import Rules
 from minigo.gtp_client import EngineDied, GTPEngine, GTPError, find_gnugo
 from selfplay.expert_game import ENGINE_FAILURE, ExpertOutcome, ExpertTask, Stopped, play_expert_game
@@ -180,19 +181,14 @@ class ExpertGamesConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
-        if isinstance(self.size, bool) or not isinstance(self.size, int) or not MIN_SIZE <= self.size <= MAX_SIZE:
-            raise ValueError(f"size {self.size!r} is not supported: expected an integer from {MIN_SIZE} to {MAX_SIZE}")
-        if isinstance(self.komi, bool) or not isinstance(self.komi, (int, float)) or not math.isfinite(self.komi):
-            raise ValueError(f"komi {self.komi!r} is not a finite number")
+        integer("size", self.size, MIN_SIZE, MAX_SIZE)
+        finite("komi", self.komi)
         parse_levels(self.levels)
-        if self.games is not None and (not isinstance(self.games, int) or self.games < 1):
-            raise ValueError(f"games {self.games!r} is not a positive integer: expected 1 or more")
-        if not isinstance(self.workers, int) or self.workers < 1:
-            raise ValueError(f"workers {self.workers!r} is not a positive integer: expected 1 or more")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed {self.seed!r} is not a non-negative integer")
-        if not isinstance(self.max_opening_moves, int) or self.max_opening_moves < 0:
-            raise ValueError(f"max_opening_moves {self.max_opening_moves!r}: expected an integer 0 or more")
+        if self.games is not None:
+            integer("games", self.games, 1)
+        integer("workers", self.workers, 1)
+        integer("seed", self.seed, 0)
+        integer("max_opening_moves", self.max_opening_moves, 0)
         if not self.move_timeout > 0:
             raise ValueError(f"move_timeout {self.move_timeout!r}: expected a number of seconds above 0")
 

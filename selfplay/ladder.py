@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from minigo.atomic import write_atomic
+from minigo.checks import integer
 from minigo.go import Rules
 from minigo.players import PlayerSpec
 from models.run_layout import RunLayout
@@ -129,12 +130,9 @@ class LadderConfig:
         object.__setattr__(self, "entries", tuple(self.entries))
         if len(self.entries) < 2:
             raise ValueError(f"players: a ladder needs 2 or more, got {len(self.entries)}")
-        if isinstance(self.games_per_pair, bool) or not isinstance(self.games_per_pair, int) or self.games_per_pair < 1:
-            raise ValueError(f"games_per_pair {self.games_per_pair!r} is not a positive integer")
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
-            raise ValueError(f"workers {self.workers!r} is not a positive integer: expected 1 or more")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed {self.seed!r} is not a non-negative integer")
+        integer("games_per_pair", self.games_per_pair, 1)
+        integer("workers", self.workers, 1)
+        integer("seed", self.seed, 0)
         Rules(size=self.size, komi=float(self.komi), ko=self.ko)
         if self.out.exists() and not self.out.is_dir():
             raise ValueError(f"out {str(self.out)!r} is a file: expected a folder")

@@ -45,6 +45,7 @@ import numpy as np
 
 from minigo.arena import play_game
 from minigo.atomic import write_atomic
+from minigo.checks import integer
 from minigo.go import Rules
 from minigo.players import Player, PlayerSpec, PlayerSpecError
 from minigo.record import GameRecord
@@ -279,12 +280,9 @@ class MatchConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
-        if isinstance(self.games, bool) or not isinstance(self.games, int) or self.games < 1:
-            raise ValueError(f"games {self.games!r} is not a positive integer: expected 1 or more")
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
-            raise ValueError(f"workers {self.workers!r} is not a positive integer: expected 1 or more")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed {self.seed!r} is not a non-negative integer")
+        integer("games", self.games, 1)
+        integer("workers", self.workers, 1)
+        integer("seed", self.seed, 0)
         self.rules  # noqa: B018 - checks size, komi and ko, with their own messages
         if self.out.exists() and not self.out.is_dir():
             raise ValueError(f"out {str(self.out)!r} is a file: expected a folder (new or holding this match)")

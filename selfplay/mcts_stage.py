@@ -31,10 +31,11 @@ class MCTSStageConfig:
 
     playouts: int = 200
     """Simulations per move."""
-    mixing: float = -1.0
-    """Leaf value mix lambda: 0 value net only, 1 rollouts only; -1 means 0.5 with a value net, else 1."""
-    opponents: str = "random,sl"
-    """Comma-separated: ``random``, ``sl`` (the run's SL policy, greedy), ``rl``, or any player spec."""
+    mixing: float | None = None
+    """Leaf value mix lambda: 0 value net only, 1 rollouts only; unset: 0.5 with a value net, else 1."""
+    opponents: tuple[str, ...] = ("random", "sl")
+    """``random``, ``sl`` (the run's SL policy, greedy), ``rl``, or any player spec (a TOML array, or
+    comma-separated with ``--set``)."""
     games: int = 40
     """Games against each opponent."""
     workers: int = 0
@@ -45,10 +46,12 @@ class MCTSStageConfig:
     def __post_init__(self) -> None:
         if self.playouts < 1 or self.games < 1 or self.workers < 0:
             raise ValueError("mcts.playouts and mcts.games must be at least 1, mcts.workers at least 0")
-        if self.mixing != -1.0 and not 0 <= self.mixing <= 1:
-            raise ValueError(f"mcts.mixing = {self.mixing!r}: expected -1 (auto) or a number from 0 to 1")
-        if not [o for o in self.opponents.split(",") if o.strip()]:
-            raise ValueError("mcts.opponents is empty: expected e.g. random,sl")
+        if self.mixing is not None and not 0 <= self.mixing <= 1:
+            raise ValueError(f"mcts.mixing = {self.mixing!r}: expected a number from 0 to 1, or none (automatic)")
+        if isinstance(self.opponents, str):  # a config built in Python with "random,sl"
+            object.__setattr__(self, "opponents", tuple(o.strip() for o in self.opponents.split(",") if o.strip()))
+        if not self.opponents:
+            raise ValueError("mcts.opponents is empty: expected e.g. [\"random\", \"sl\"]")
 
 
 @dataclass
@@ -60,7 +63,7 @@ class MCTSStageResult:
 
 def player_spec(config: MCTSStageConfig, run_dir: Path) -> str:
     spec = f"mcts:{run_dir},playouts={config.playouts}"
-    if config.mixing != -1.0:
+    if config.mixing is not None:
         spec += f",lambda={config.mixing:g}"
     return spec
 
@@ -77,7 +80,7 @@ def run(config: MCTSStageConfig, run_dir: str | os.PathLike[str], progress: bool
     spec = player_spec(config, run_dir)
     drop_metrics(run_dir, "mcts")
     results = {}
-    for name in (o.strip() for o in config.opponents.split(",") if o.strip()):
+    for name in config.opponents:
         opponent = OPPONENTS.get(name, name).format(run=run_dir)
         out = layout.eval(f"mcts-vs-{name.replace(':', '-').replace('/', '_')}")
         match = MatchConfig(a=spec, b=opponent, out=out, games=config.games, size=size,

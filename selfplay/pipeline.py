@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tomllib
+import types
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -68,15 +70,34 @@ def _parse_value(text: str) -> Any:
         return text  # a bare word such as cpu or a path
 
 
-def _check_type(stage: str, field: dataclasses.Field, value: Any) -> Any:
-    expected = field.type if isinstance(field.type, type) else {"int": int, "float": float, "str": str,
-                                                                  "bool": bool}.get(str(field.type))
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if expected is not None and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
-        raise ConfigError(f"{stage}.{field.name} = {value!r} is a {type(value).__name__}, expected "
-                          f"{expected.__name__}")
-    return value
+_UNSET_WORDS = ("none", "auto")
+"""What ``--set stage.field=none`` (or ``auto``) means for a field that may be unset: its automatic value."""
+
+
+def _check_type(stage: str, field: dataclasses.Field, hint: Any, value: Any) -> Any:
+    """``value`` (from TOML or ``--set``) as the field's type ``hint``: ``int``, ``float``, ``str``, ``bool``, a union
+    of them with ``None`` (unset: absent, or the word ``none`` / ``auto``), or ``tuple[str, ...]`` (a TOML array
+    or a comma-separated string); a ConfigError names the setting and what it expected otherwise."""
+    arms = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if type(None) in arms and isinstance(value, str) and value.strip().lower() in _UNSET_WORDS:
+        return None
+    for arm in arms:
+        if arm is type(None):
+            continue
+        if typing.get_origin(arm) is tuple:
+            if isinstance(value, str):
+                value = [item for item in value.split(",")]
+            if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+                items = tuple(item.strip() for item in value if item.strip())
+                return items
+            continue
+        if arm is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, arm) and not (arm is int and isinstance(value, bool)):
+            return value
+    names = " or ".join("none" if arm is type(None) else "a list of strings" if typing.get_origin(arm) is tuple
+                        else arm.__name__ for arm in arms)
+    raise ConfigError(f"{stage}.{field.name} = {value!r} is a {type(value).__name__}, expected {names}")
 
 
 def resolve(preset: str, overrides: Sequence[str] = ()) -> PipelineConfig:
@@ -107,11 +128,12 @@ def resolve(preset: str, overrides: Sequence[str] = ()) -> PipelineConfig:
     stages = {}
     for stage, cls in STAGES.items():
         fields = {f.name: f for f in dataclasses.fields(cls)}
+        hints = typing.get_type_hints(cls)
         for key, value in values[stage].items():
             if key not in fields:
                 raise ConfigError(f"unknown setting {stage}.{key}: expected one of "
                                   f"{', '.join(f'{stage}.{f}' for f in fields)}")
-            values[stage][key] = _check_type(stage, fields[key], value)
+            values[stage][key] = _check_type(stage, fields[key], hints[key], value)
         try:
             stages[stage] = cls(**values[stage])
         except ValueError as exc:
@@ -125,11 +147,15 @@ def to_toml(config: PipelineConfig) -> str:
     for stage, values in config.stages.items():
         lines.append(f"\n[{stage}]")
         for field in dataclasses.fields(values):
-            lines.append(f"{field.name} = {_toml(getattr(values, field.name))}")
+            value = getattr(values, field.name)
+            # TOML has no null: an unset field is left out, and reads back unset
+            lines.append(f"# {field.name}: unset (automatic)" if value is None else f"{field.name} = {_toml(value)}")
     return "\n".join(lines) + "\n"
 
 
 def _toml(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

@@ -56,8 +56,8 @@ class ValueConfig:
 
     games: int = 20_000
     """Self-play games of the value-data scheme to draw positions from."""
-    u_max: int = 0
-    """U is drawn from 1..u_max; 0 means three quarters of the board's points (about a game's length)."""
+    u_max: int | None = None
+    """U is drawn from 1..u_max; unset: three quarters of the board's points (about a game's length)."""
     positions_per_game: int | str = 1
     """Positions kept per game: s_{U+1} and k - 1 later ones (``one`` = 1, the paper's scheme), or ``all``
     (every position from s_{U+1} on: the overfitting comparison)."""
@@ -69,10 +69,10 @@ class ValueConfig:
     """Fraction of the games held out for validation."""
     sample_games: int = 2
     """Games of each shard also written as SGF to ``RUN/games/value/`` (to look at; not used in training)."""
-    filters: int = 0
-    """Channels of the value net's trunk (0: as the SL policy)."""
-    blocks: int = 0
-    """Residual blocks of the value net (0: as the SL policy)."""
+    filters: int | None = None
+    """Channels of the value net's trunk (unset: as the SL policy)."""
+    blocks: int | None = None
+    """Residual blocks of the value net (unset: as the SL policy)."""
     init: str = "rl"
     """The value net's trunk starts as the RL policy's (``rl``) or from random weights (``scratch``): with
     thousands of positions rather than the paper's 30 million, the policy's features are most of what it knows."""
@@ -124,8 +124,11 @@ class ValueConfig:
             raise ValueError(f"value.validation = {self.validation!r} must be between 0 and 1")
         if self.sample_games < 0:
             raise ValueError(f"value.sample_games = {self.sample_games} must be 0 or more")
-        if self.u_max < 0 or self.filters < 0 or self.blocks < 0 or self.workers < 0:
-            raise ValueError("value.u_max, value.filters, value.blocks and value.workers must be >= 0")
+        for name, low in (("u_max", 1), ("filters", 1), ("blocks", 0)):
+            if getattr(self, name) is not None and getattr(self, name) < low:
+                raise ValueError(f"value.{name} = {getattr(self, name)!r} must be at least {low} (or unset: automatic)")
+        if self.workers < 0:
+            raise ValueError(f"value.workers = {self.workers!r} must be 0 (one per core) or more")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise ValueError(f"value.lr = {self.lr!r} must be a positive number")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -181,7 +184,8 @@ def make_games(config: ValueConfig, run_dir: Path, rules: Rules, checkpoints: di
 
 def net_config_for(config: ValueConfig, sl_config: NetConfig) -> NetConfig:
     return NetConfig(kind="value", board_size=sl_config.board_size, feature_set=sl_config.feature_set,
-                     filters=config.filters or sl_config.filters, blocks=config.blocks or sl_config.blocks,
+                     filters=config.filters or sl_config.filters,
+                     blocks=sl_config.blocks if config.blocks is None else config.blocks,
                      score_head="score" in config.head_names, ownership_head="ownership" in config.head_names)
 
 
@@ -192,8 +196,8 @@ def initial_net(net_config: NetConfig, init: str, rl_path: Path) -> torch.nn.Mod
         rl_net = checkpoint.load(rl_path, kind="policy")
         if (rl_net.config.filters, rl_net.config.blocks) != (net_config.filters, net_config.blocks):
             raise TrainingError(f"value.init = rl needs the value net's trunk to match the RL policy's "
-                                f"({rl_net.config.filters} filters x {rl_net.config.blocks} blocks): set "
-                                f"value.filters and value.blocks to 0, or value.init = scratch")
+                                f"({rl_net.config.filters} filters x {rl_net.config.blocks} blocks): leave "
+                                f"value.filters and value.blocks unset, or set value.init = scratch")
         net.trunk.load_state_dict(rl_net.net.trunk.state_dict())
     return net
 

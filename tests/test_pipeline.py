@@ -143,3 +143,18 @@ def test_unusable_training_data_is_one_line_and_exit_2(data, message, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_unset_fields_toml_arrays_and_their_round_trip_through_config_toml(tmp_path):
+    config = pipeline.resolve("quick", ["value.filters=16", "mcts.mixing=none", "mcts.opponents=random,rl"])
+    assert config.stages["value"].filters == 16 and config.stages["value"].u_max is None
+    assert config.stages["mcts"].mixing is None and config.stages["mcts"].opponents == ("random", "rl")
+    assert pipeline.resolve("quick", ['mcts.opponents=["sl"]']).stages["mcts"].opponents == ("sl",)
+    text = pipeline.to_toml(config)
+    assert "# u_max: unset (automatic)" in text and 'opponents = ["random", "rl"]' in text
+    (tmp_path / "config.toml").write_text(text)
+    assert pipeline.resolve(str(tmp_path / "config.toml")).stages == config.stages  # reruns as a preset
+    with pytest.raises(pipeline.ConfigError, match=r"value.filters = 'wide' is a str, expected int or none"):
+        pipeline.resolve("quick", ["value.filters=wide"])
+    with pytest.raises(pipeline.ConfigError, match="expected a list of strings"):
+        pipeline.resolve("quick", ["mcts.opponents=3"])
