@@ -36,6 +36,7 @@ import torch  # noqa: E402
 from minigo.go import Rules  # noqa: E402
 from models import checkpoint  # noqa: E402
 from models.nets import masked_log_softmax  # noqa: E402
+from models.run_layout import RunLayout  # noqa: E402
 from selfplay.rl import current_moves, match_tasks  # noqa: E402
 from selfplay.workers import play_lockstep, policy_from_checkpoint  # noqa: E402
 
@@ -76,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.games < 4:
         parser.error("--games must be at least 4")
-    ckpt = args.run / "checkpoints"
-    policy_path = args.policy or ckpt / "rl_policy.safetensors"
-    opponent_path = args.opponent or ckpt / "sl_policy.safetensors"
-    values = {"value (rl_baseline)": ckpt / "rl_baseline.safetensors"} | {f"value ({p})": p for p in args.value}
+    layout = RunLayout(args.run)
+    policy_path = args.policy or layout.rl_policy
+    opponent_path = args.opponent or layout.sl_policy
+    values = {"value (rl_baseline)": layout.rl_baseline} | {f"value ({p})": p for p in args.value}
     for path in [policy_path, opponent_path, *values.values()]:
         if not path.is_file():
             parser.error(f"{path}: no such checkpoint file (expected a run folder with stages sl and rl done)")

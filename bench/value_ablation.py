@@ -30,6 +30,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from models.run_layout import RunLayout  # noqa: E402
 from selfplay import pipeline  # noqa: E402
 from selfplay.run_folder import TrainingError  # noqa: E402
 from selfplay.value import ValueConfig, run  # noqa: E402
@@ -57,17 +58,15 @@ def parse_row(text: str, base: ValueConfig) -> tuple[str, ValueConfig]:
 
 def row_folder(run_dir: Path, name: str) -> Path:
     """``RUN/ablation/NAME`` with links to RUN's policies and value-data games."""
-    folder = run_dir / "ablation" / name
-    (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
-    for ckpt in ("sl_policy.safetensors", "rl_policy.safetensors"):
-        link = folder / "checkpoints" / ckpt
-        if not link.exists():
-            link.symlink_to((run_dir / "checkpoints" / ckpt).resolve())
-    data = folder / "data"
-    if not data.exists():
-        (run_dir / "data").mkdir(exist_ok=True)
-        data.symlink_to((run_dir / "data").resolve(), target_is_directory=True)
-    return folder
+    run, row = RunLayout(run_dir), RunLayout(run_dir / "ablation" / name)
+    row.checkpoints.mkdir(parents=True, exist_ok=True)
+    for ours, theirs in ((row.sl_policy, run.sl_policy), (row.rl_policy, run.rl_policy)):
+        if not ours.exists():
+            ours.symlink_to(theirs.resolve())
+    if not row.data.exists():
+        run.data.mkdir(exist_ok=True)
+        row.data.symlink_to(run.data.resolve(), target_is_directory=True)
+    return row.root
 
 
 def _sibling(name: str):
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=16, help="continuations of each")
     parser.add_argument("--json", type=Path, help="also write the table here (default RUN/ablation/table.json)")
     args = parser.parse_args(argv)
-    if not (args.run / "checkpoints" / "rl_policy.safetensors").is_file():
+    if not RunLayout(args.run).rl_policy.is_file():
         parser.error(f"{args.run}: no checkpoints/rl_policy.safetensors (run stages sl and rl first)")
     base = pipeline.resolve("9x9").stages["value"]
     if args.games:
@@ -114,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         except TrainingError as exc:
             print(f"value_ablation.py: row {name}: {exc}", file=sys.stderr)
             return 2
-        records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+        records = [json.loads(line) for line in RunLayout(folder).metrics.read_text().splitlines()]
         seconds = sum(r.get("seconds", 0) for r in records if r.get("stage") == "value")
         table.append({"row": name, "config": {f: getattr(config, f) for f in (
             "positions_per_game", "spacing", "heads", "score_weight", "ownership_weight", "epochs", "games")},

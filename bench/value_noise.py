@@ -35,6 +35,7 @@ import torch  # noqa: E402
 from minigo.go import Position, Rules, replay  # noqa: E402
 from models import checkpoint  # noqa: E402
 from models.features import planes  # noqa: E402
+from models.run_layout import RunLayout  # noqa: E402
 from selfplay.value import value_tasks  # noqa: E402
 from selfplay.workers import play_lockstep, policy_from_checkpoint, sample_move, without_early_pass  # noqa: E402
 
@@ -62,8 +63,8 @@ def test_positions(run: Path, count: int, repeats: int, temperature: float, u_ma
     """``count`` positions s_{U+1} drawn as stage 3 draws them (SL to U-1, a random move U) and the outcomes
     ``(positions, repeats)`` of ``repeats`` RL continuations of each, for the player to move there; and U's
     range. With ``cache``, kept in that file (the positions as their moves) and reused while the settings match."""
-    ckpt = run / "checkpoints"
-    size = checkpoint.load(ckpt / "sl_policy.safetensors", kind="policy").config.board_size
+    layout = RunLayout(run)
+    size = checkpoint.load(layout.sl_policy, kind="policy").config.board_size
     rules = Rules(size=size)
     u_max = u_max or (size * size * 3) // 4
     settings = np.array([count, repeats, temperature, u_max, seed], np.float64)
@@ -72,8 +73,7 @@ def test_positions(run: Path, count: int, repeats: int, temperature: float, u_ma
             if np.array_equal(saved["settings"], settings):
                 starts = [replay([int(m) for m in row if m >= 0], rules) for row in saved["moves"]]
                 return starts, saved["z"], u_max
-    sl, rl = policy_from_checkpoint(str(ckpt / "sl_policy.safetensors")), policy_from_checkpoint(
-        str(ckpt / "rl_policy.safetensors"))
+    sl, rl = policy_from_checkpoint(str(layout.sl_policy)), policy_from_checkpoint(str(layout.rl_policy))
     rng = np.random.default_rng(seed)
     # The stage's own scheme for the prefix (its games' continuations are discarded and replayed below).
     games = play_lockstep(value_tasks(10**7, count, u_max, seed), {"sl": sl, "rl": rl}, rules, rng)
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     starts, z, u_max = test_positions(args.run, args.positions, args.repeats, args.temperature, args.u_max, args.seed,
                                       args.cache)
-    ckpt = args.run / "checkpoints"
+    layout = RunLayout(args.run)
     k = args.repeats
     mean = z.mean(axis=1)
     floor_each = k * (1 - mean ** 2) / (k - 1)  # unbiased per position: 1 - v*(s)^2
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
           f"<= {EXCESS_TARGET}")
     report = {"positions": len(starts), "repeats": k, "temperature": args.temperature, "u_max": u_max,
               "seed": args.seed, "floor": floor, "nets": []}
-    paths = args.value or ([ckpt / "value.safetensors"] if (ckpt / "value.safetensors").exists() else [])
+    paths = args.value or ([layout.value] if layout.value.exists() else [])
     for path in paths:
         figures = score_net(path, starts, z, floor_each)
         report["nets"].append(figures)

@@ -96,7 +96,7 @@ def _flood(board, tables, start, stack, mark, stamp):
 
 
 @njit(cache=True)
-def _place(board, tables, point, color, h, stack, mark, captured):
+def place(board, tables, point, color, h, stack, mark, captured):
     """Put a stone on ``board`` in place and remove the opponent groups it leaves without liberties.
 
     Returns (new hash, stones captured, whether the own group has a liberty, own group size); the captured
@@ -131,7 +131,7 @@ def _place(board, tables, point, color, h, stack, mark, captured):
 
 
 @njit(cache=True)
-def _same_board(a, b):
+def same_board(a, b):
     for p in range(a.shape[0]):
         if a[p] != b[p]:
             return False
@@ -139,7 +139,7 @@ def _same_board(a, b):
 
 
 @njit(cache=True)
-def _hash_table(hashes, hlen, capacity):
+def hash_table(hashes, hlen, capacity):
     """An open-addressing table (int32 indices into ``hashes``, -1 empty) sized for ``capacity`` entries,
     holding the first ``hlen`` hashes; returns (table, mask)."""
     size = 64
@@ -148,12 +148,12 @@ def _hash_table(hashes, hlen, capacity):
     table = np.full(size, -1, np.int32)
     mask = size - 1
     for i in range(hlen):
-        _table_insert(table, mask, hashes[i], i)
+        table_insert(table, mask, hashes[i], i)
     return table, mask
 
 
 @njit(cache=True)
-def _table_insert(table, mask, h, index):
+def table_insert(table, mask, h, index):
     slot = h & mask
     while table[slot] >= 0:
         slot = (slot + 1) & mask
@@ -161,7 +161,7 @@ def _table_insert(table, mask, h, index):
 
 
 @njit(cache=True)
-def _ko_after(board, tables, point, n_captured, own_size, captured):
+def ko_after(board, tables, point, n_captured, own_size, captured):
     """The ko point after a move: a lone stone that took one stone and has that point as its only liberty."""
     if n_captured != 1 or own_size != 1:
         return -1
@@ -193,16 +193,16 @@ def play(boards, hashes, hlen, tables, point, color, ko, superko):
     stack = np.empty(n, np.int32)
     mark = np.zeros(n + 1, np.int32)
     captured = np.empty(n, np.int32)
-    h, n_captured, own_liberty, own_size = _place(new, tables, point, color, hashes[hlen - 1], stack, mark,
+    h, n_captured, own_liberty, own_size = place(new, tables, point, color, hashes[hlen - 1], stack, mark,
                                                   captured)
     if not own_liberty:
         return SUICIDE, -1, 0
     if superko:
         for i in range(hlen):
-            if hashes[i] == h and _same_board(boards[i], new):
+            if hashes[i] == h and same_board(boards[i], new):
                 return SUPERKO, -1, 0
     hashes[hlen] = h
-    return OK, _ko_after(new, tables, point, n_captured, own_size, captured), n_captured
+    return OK, ko_after(new, tables, point, n_captured, own_size, captured), n_captured
 
 
 @njit(cache=True)
@@ -325,7 +325,7 @@ def legal_mask(boards, hashes, hlen, tables, color, ko, superko, skip_eyes):
     h0 = hashes[hlen - 1]
     caps = np.empty(4, np.int32)
     scratch = np.empty(n, np.int8)
-    table, table_mask = _hash_table(hashes, hlen if superko else 0, hlen)
+    table, table_mask = hash_table(hashes, hlen if superko else 0, hlen)
     for p in range(n):
         out[p] = False
         if board[p] != 0 or p == ko:
@@ -370,7 +370,7 @@ def legal_mask(boards, hashes, hlen, tables, color, ko, superko, skip_eyes):
                             if gid[s] == caps[j]:
                                 scratch[s] = 0
                     scratch[p] = color
-                    if _same_board(scratch, boards[i]):
+                    if same_board(scratch, boards[i]):
                         repeated = True
                         break
                 slot = (slot + 1) & table_mask
@@ -440,7 +440,7 @@ def area(board, tables):
 
 
 @njit(cache=True)
-def _next_random(state):
+def next_random(state):
     """xorshift64*: returns (new state, 31 random bits as int64)."""
     state ^= state >> _U12
     state ^= state << _U25
@@ -460,7 +460,7 @@ def playout_history(boards, hashes, hlen, moves_left, superko):
     hist_hash = np.empty(capacity, np.int64)
     hist_board = np.empty((capacity if superko else 0, n), np.int8)
     length = hlen if superko else 0
-    table, table_mask = _hash_table(hashes, length, capacity)
+    table, table_mask = hash_table(hashes, length, capacity)
     for i in range(length):
         hist_hash[i] = hashes[i]
         hist_board[i] = boards[i]
@@ -503,12 +503,12 @@ def random_playout(boards, hashes, hlen, tables, color, ko, passes, move_number,
         window = n_empty
         chosen = -1
         while window > 0:
-            state, r = _next_random(state)
+            state, r = next_random(state)
             idx = r % window
             p = empties[idx]
             legal = p != ko and not is_eye(board, tables, p, color)
             if legal:
-                h_new, n_captured, own_liberty, own_size = _place(board, tables, p, color, h, stack, mark,
+                h_new, n_captured, own_liberty, own_size = place(board, tables, p, color, h, stack, mark,
                                                                   captured)
                 if not own_liberty:
                     legal = False
@@ -517,7 +517,7 @@ def random_playout(boards, hashes, hlen, tables, color, ko, passes, move_number,
                     slot = h_new & table_mask
                     while table[slot] >= 0:
                         j = table[slot]
-                        if hist_hash[j] == h_new and _same_board(hist_board[j], board):
+                        if hist_hash[j] == h_new and same_board(hist_board[j], board):
                             legal = False
                             break
                         slot = (slot + 1) & table_mask
@@ -555,11 +555,11 @@ def random_playout(boards, hashes, hlen, tables, color, ko, passes, move_number,
                 where[s] = n_empty
                 empties[n_empty] = s
                 n_empty += 1
-            ko = _ko_after(board, tables, chosen, n_captured, own_size, captured)
+            ko = ko_after(board, tables, chosen, n_captured, own_size, captured)
             if superko:
                 hist_hash[length] = h
                 hist_board[length] = board
-                _table_insert(table, table_mask, h, length)
+                table_insert(table, table_mask, h, length)
                 length += 1
         color = -color
         move_number += 1

@@ -51,7 +51,7 @@ from numba import njit
 
 from minigo import kernels
 from minigo.go import PlayoutResult, Position, tables
-from minigo.kernels import NBR, _hash_table, _ko_after, _next_random, _place, _same_board, _table_insert
+from minigo.kernels import NBR, hash_table, ko_after, next_random, place, same_board, table_insert
 
 __all__ = [
     "NEIGHBOUR_OFFSETS", "EMPTY_STATE", "OWN", "OPPONENT", "OFF_BOARD", "PATTERN_ID", "NUM_PATTERNS", "FLAG_NAMES",
@@ -200,7 +200,7 @@ def _update_codes(nbr8, codes, q, before, after):
 def _flood_liberties(board, tables, p, color, gid, libs, lib_a, stack, mark):
     """Liberties (0, 1, or 2 meaning "2 or more") of the own group after ``color`` plays ``p``, captures included,
     by a flood over the merged group. The slow exact path, used only when a move captures and the quick count
-    in ``_scan`` is not conclusive. ``mark`` follows ``kernels._place`` (its last entry is the counter)."""
+    in ``_scan`` is not conclusive. ``mark`` follows ``kernels.place`` (its last entry is the counter)."""
     n = board.shape[0]
     stamp = mark[n] + 1
     mark[n] = stamp
@@ -362,13 +362,13 @@ def _scan(board, tables, view, code_table, gid, libs, lib_a, lib_b, stones, colo
 def _try_place(board, tables, p, color, h, stack, mark, captured, table, table_mask, hist_hash, hist_board, superko):
     """Play ``color`` at ``p`` in place (the caller knows it is no suicide) unless it repeats an earlier board under
     positional superko; then the board is restored. Returns (played, new hash, stones captured, own group size)."""
-    h_new, n_captured, own_liberty, own_size = _place(board, tables, p, color, h, stack, mark, captured)
+    h_new, n_captured, own_liberty, own_size = place(board, tables, p, color, h, stack, mark, captured)
     if superko:
         slot = h_new & table_mask
         while table[slot] >= 0:
             j = table[slot]
             # A hash hit is confirmed against the real board before the move is refused.
-            if hist_hash[j] == h_new and _same_board(hist_board[j], board):
+            if hist_hash[j] == h_new and same_board(hist_board[j], board):
                 board[p] = 0
                 for i in range(n_captured):
                     board[captured[i]] = -color
@@ -389,7 +389,7 @@ def _candidates(boards, hashes, hlen, tables, nbr8, code_table, color, ko, last_
     _init_codes(board, nbr8, codes)
     view = codes[0] if color == 1 else codes[1]
     kernels.label_groups(board, tables, gid, libs, ghash, lib_a, lib_b, stones, stack, libmark, 0)
-    table, table_mask = _hash_table(hashes, hlen if superko else 0, hlen)
+    table, table_mask = hash_table(hashes, hlen if superko else 0, hlen)
     points = np.empty(n, np.int32)
     active = np.empty((n, MAX_ACTIVE), np.int32)
     m = _scan(board, tables, view, code_table, gid, libs, lib_a, lib_b, stones, color, ko, last_move, points, active,
@@ -469,7 +469,7 @@ def _playout(boards, hashes, hlen, tables, nbr8, code_table, weights, color, ko,
                     w = math.exp((logit[i] - best) * inv_temperature)
                 prob[i] = w
                 total += w
-            state, r = _next_random(state)
+            state, r = next_random(state)
             u = (r / 2147483648.0) * total
             pick = -1
             acc = 0.0
@@ -505,12 +505,12 @@ def _playout(boards, hashes, hlen, tables, nbr8, code_table, weights, color, ko,
             _update_codes(nbr8, codes, chosen, 0, color)
             for j in range(n_captured):
                 _update_codes(nbr8, codes, captured[j], -color, 0)
-            ko = _ko_after(board, tables, chosen, n_captured, own_size, captured)
+            ko = ko_after(board, tables, chosen, n_captured, own_size, captured)
             last_move = chosen
             if superko:
                 hist_hash[length] = h
                 hist_board[length] = board
-                _table_insert(table, table_mask, h, length)
+                table_insert(table, table_mask, h, length)
                 length += 1
         color = -color
         move_number += 1

@@ -37,6 +37,7 @@ from minigo.rollout import NUM_FEATURES
 from models import checkpoint
 from models.evaluator import NetEvaluator
 from models.features import recent_moves
+from models.run_layout import RunLayout
 
 __all__ = ["CachedEvaluator", "RunNets", "load_nets", "make_mcts_player"]
 
@@ -114,22 +115,18 @@ def load_nets(path: str | Path, device: str | torch.device = "cpu") -> RunNets:
     """
     path = Path(path)
     if path.is_dir():
-        folder = path / "checkpoints"
-        policy_path = folder / "sl_policy.safetensors"
+        layout = RunLayout(path)
+        policy_path, value_path, rollout_path = layout.sl_policy, layout.value, layout.rollout
         if not policy_path.exists():
             raise checkpoint.CheckpointError(f"{path}: not a run folder with an SL policy ({policy_path} is missing)")
-        value_path: Path | None = folder / "value.safetensors"
     else:
-        folder = path.parent
-        policy_path = path
-        value_path = None
+        policy_path, value_path, rollout_path = path, None, path.parent / "rollout.safetensors"
     policy = checkpoint.load(policy_path, kind="policy", device=device)
     size = policy.config.board_size
     value = None
     if value_path is not None and value_path.exists():
         value = checkpoint.load(value_path, kind="value", board_size=size, device=device)
     weights = None
-    rollout_path = folder / "rollout.safetensors"
     if rollout_path.exists():
         rollout = checkpoint.load(rollout_path, kind="rollout")
         if rollout.config.rollout_features != NUM_FEATURES:

@@ -20,7 +20,6 @@ import gzip
 import json
 import logging
 import os
-import re
 import subprocess
 from collections import Counter
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from selfplay.expert_game import (
     parse_root,
     result_score,
 )
+from selfplay.game_runs import indexed_games
 
 __all__ = ["CARD_NAME", "DROPPED_NAME", "GAMES_FOLDER", "RUN_NAME", "SEEDS_PER_INDEX", "GameStore", "StoredGame",
            "gnugo_version", "pack_games", "unpack_games", "write_card"]
@@ -56,8 +56,6 @@ SEEDS_PER_INDEX = 8
 """Seeds an index may use up on duplicate or illegal games before it is left empty. GNU Go at level 10 nearly
 always answers a position the same way, so a game with no or one random opening move often repeats an earlier
 one: with 4 seeds, 14 of the 5,000 indices of the 9x9 schedule (7 of them at level 10) used them all up."""
-
-_GAME_FILE = re.compile(r"(\d{6,})\.sgf")
 
 
 @dataclass(frozen=True)
@@ -88,18 +86,6 @@ def _disagrees(result: str, gnugo_result: str) -> bool:
     return ours is not None and theirs is not None and ours != theirs
 
 
-def _game_files(games_dir: Path) -> list[tuple[int, Path]]:
-    """(index, path) of every game file in the folder, by index."""
-    if not games_dir.is_dir():
-        return []
-    found = []
-    for path in games_dir.iterdir():
-        match = _GAME_FILE.fullmatch(path.name)
-        if match is not None and path.is_file():
-            found.append((int(match.group(1)), path))
-    return sorted(found)
-
-
 class GameStore:
     """The games of a run folder: what is on disk, what was dropped, and the writing of new games.
 
@@ -120,7 +106,7 @@ class GameStore:
         self._load()
 
     def _load(self) -> None:
-        for index, path in _game_files(self.games_dir):
+        for index, path in indexed_games(self.games_dir, 6):
             try:
                 records = parse_collection(path.read_bytes().decode("utf-8"))
             except (SGFError, UnicodeDecodeError, OSError) as exc:
@@ -300,7 +286,7 @@ def pack_games(out: str | os.PathLike[str], bundle: str | os.PathLike[str]) -> i
     """Write every game of ``OUT/games`` (by index) to ``bundle`` as one gzip'd SGF collection, atomically;
     update the card; return the number of games packed."""
     out, bundle = Path(out), Path(bundle)
-    files = _game_files(out / GAMES_FOLDER)
+    files = indexed_games(out / GAMES_FOLDER, 6)
     if not files:
         raise ValueError(f"{out / GAMES_FOLDER} holds no games (expected files such as 000000.sgf)")
     parts = []

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 from selfplay.farm import Farm, Lost
@@ -21,7 +23,7 @@ from selfplay.farm import Farm, Lost
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["TooManyFailures", "run_games", "worker_count"]
+__all__ = ["TooManyFailures", "indexed_games", "run_games", "worker_count"]
 
 
 class TooManyFailures(RuntimeError):
@@ -41,6 +43,17 @@ def worker_count(requested: int = 0) -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def indexed_games(folder: Path, digits: int) -> list[tuple[int, Path]]:
+    """``(index, path)`` of every ``{index:0DIGITS}.sgf`` file in ``folder``, by index: the games a resumed run
+    already has (a match names its games with 5 digits, expert games with 6)."""
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(rf"(\d{{{digits},}})\.sgf")
+    found = [(int(m.group(1)), path) for path in folder.iterdir()
+             if (m := pattern.fullmatch(path.name)) is not None and path.is_file()]
+    return sorted(found)
 
 
 def run_games(work: Callable[..., Iterator[R]], rounds: Iterable[Iterable[T]], *, workers: int, name: str,

@@ -51,7 +51,7 @@ from minigo.players import Player, PlayerSpec, PlayerSpecError
 from minigo.record import GameRecord
 from minigo.sgf import SGFError, load, save
 from selfplay.farm import FarmWorker
-from selfplay.game_runs import TooManyFailures, run_games, worker_count
+from selfplay.game_runs import TooManyFailures, indexed_games, run_games, worker_count
 from selfplay.match_results import GameSummary, MatchResult, summarize, summary_of
 from selfplay.player_kinds import known_kinds, make_player
 from selfplay.run_folder import folder_lock
@@ -65,7 +65,6 @@ logger = logging.getLogger(__name__)
 GAMES_FOLDER = "games"
 MATCH_FILE = "match.json"
 RESULT_FILE = "result.json"
-_GAME_FILE = re.compile(r"(\d{5,})\.sgf")
 _SEED_LIMIT = 2**31 - 1  # GNU Go's set_random_seed takes a C int
 
 
@@ -322,14 +321,9 @@ def _check_identity(config: MatchConfig) -> None:
 def _load_games(config: MatchConfig) -> dict[int, GameSummary]:
     """The games of this match already in ``OUT/games``, by index (indices beyond ``games`` are ignored)."""
     found: dict[int, GameSummary] = {}
-    folder = config.out / GAMES_FOLDER
-    if not folder.is_dir():
-        return found
-    for path in folder.iterdir():
-        match = _GAME_FILE.fullmatch(path.name)
-        if match is None or int(match.group(1)) >= config.games:
+    for index, path in indexed_games(config.out / GAMES_FOLDER, 5):
+        if index >= config.games:
             continue
-        index = int(match.group(1))
         task = game_task(config.seed, index)
         try:
             record = load(path, ko=config.ko)

@@ -22,7 +22,10 @@ from selfplay.run_folder import append_metrics, require
 
 log = logging.getLogger(__name__)
 
-OPPONENTS = {"random": "random", "sl": "policy:{run}", "rl": "policy:{run}/checkpoints/rl_policy.safetensors"}
+def opponent_spec(name: str, run_dir: Path) -> str:
+    """``random``, ``sl`` (the run's SL policy, greedy) and ``rl`` (its RL policy) by name; any other spec as given."""
+    named = {"random": "random", "sl": f"policy:{run_dir}", "rl": f"policy:{RunLayout(run_dir).rl_policy}"}
+    return named.get(name, name)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def run(config: MCTSStageConfig, run_dir: str | os.PathLike[str], progress: bool
     drop_metrics(run_dir, "mcts")
     results = {}
     for name in config.opponents:
-        opponent = OPPONENTS.get(name, name).format(run=run_dir)
+        opponent = opponent_spec(name, run_dir)
         out = layout.eval(f"mcts-vs-{name.replace(':', '-').replace('/', '_')}")
         match = MatchConfig(a=spec, b=opponent, out=out, games=config.games, size=size,
                             workers=worker_count(config.workers), seed=config.seed)
