@@ -36,7 +36,7 @@ KO_RULES = ("positional", "simple")
 
 __all__ = [
     "BLACK", "WHITE", "EMPTY", "IllegalMove", "Rules", "Position", "PlayoutResult", "board_from_string", "tables",
-    "color_name", "pass_point", "random_playout",
+    "color_name", "pass_point", "random_playout", "max_handicap", "handicap_points", "star_points",
 ]
 
 _REASONS = {
@@ -330,6 +330,11 @@ class Position:
         seki liberties). No dead stones are removed; summing it gives ``area()``'s difference."""
         return kernels.owners(self.board, tables(self.size))
 
+    def territory(self) -> np.ndarray:
+        """``(size*size,)`` int8: BLACK or WHITE on each empty point whose region reaches only that colour
+        (Tromp-Taylor), 0 elsewhere (stones, neutral points). Stones plus these points make ``area()``."""
+        return np.where(self.board == EMPTY, self.ownership(), 0).astype(np.int8)
+
     def score(self) -> float:
         """Black's area minus White's, minus komi: > 0 means Black wins. No dead stones are removed."""
         black, white = self.area()
@@ -366,6 +371,53 @@ def format_result(score: float) -> str:
     if score == 0:
         return "0"
     return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+
+
+# -- handicap and star points: facts of the board, as GTP and GNU Go place them ---------------------
+
+def max_handicap(size: int) -> int:
+    """The most fixed handicap stones GTP places on a ``size`` board: 9 on odd boards from 9x9, 4 on 7x7 and on
+    even boards from 8x8, none below 7x7."""
+    if size < 7:
+        return 0
+    return 4 if size == 7 or size % 2 == 0 else 9
+
+
+def handicap_points(size: int, stones: int) -> list[int]:
+    """GTP's fixed handicap placement (as GNU Go's ``fixed_handicap``): the corners on the 3-3 points (4-4 from
+    13x13), then the centre and the sides. Raises ``ValueError`` for a count the board does not take."""
+    most = max_handicap(size)
+    if not 2 <= stones <= most:
+        allowed = "none on this board" if most == 0 else f"0 or 2 to {most}"
+        raise ValueError(f"handicap {stones} is not possible on {size}x{size}: expected {allowed}")
+    edge = 2 if size < 13 else 3
+    low, high, mid = edge, size - 1 - edge, size // 2
+
+    def at(col: int, row: int) -> int:
+        return row * size + col
+
+    points = [at(low, high), at(high, low)]  # lower left, upper right (GTP's C3 G7 on 9x9)
+    if stones >= 3:
+        points.append(at(low, low))
+    if stones >= 4:
+        points.append(at(high, high))
+    if stones >= 6:
+        points += [at(low, mid), at(high, mid)]
+    if stones >= 8:
+        points += [at(mid, low), at(mid, high)]
+    if stones % 2 == 1 and stones >= 5:
+        points.append(at(mid, mid))
+    return points
+
+
+def star_points(size: int) -> list[int]:
+    """The hoshi marked on a board: the handicap corners and centre (all nine from 15x15), or the centre of a
+    small odd board."""
+    if size >= 15:
+        return handicap_points(size, 9)
+    if size >= 7:
+        return handicap_points(size, 5 if size % 2 == 1 else 4)
+    return [(size // 2) * size + size // 2] if size % 2 == 1 and size >= 5 else []
 
 
 def board_from_string(text: str, to_play: int = BLACK, komi: float = 7.5, ko: str = "positional") -> Position:

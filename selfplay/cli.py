@@ -159,13 +159,14 @@ def _play(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from minigo import gui
-    from minigo.go import BLACK, WHITE, Rules
+    from minigo.go import BLACK, WHITE, Rules, handicap_points
     from minigo.gtp_client import EngineDied, GTPError
+    from minigo.gui_view import DisplayError, GameView, display_problem, user_games_dir
     from minigo.players import PlayerSpecError
     from minigo.sgf import SGFError, load
     from selfplay.player_kinds import make_player
 
-    problem = gui.display_problem(os.environ, sys.platform)
+    problem = display_problem(os.environ, sys.platform)
     if problem:
         raise UsageError(problem)
     record, handicap = None, 0
@@ -185,7 +186,7 @@ def _play(args: argparse.Namespace) -> None:
         handicap = args.handicap or 0
         if handicap:
             try:
-                gui.handicap_points(size, handicap)
+                handicap_points(size, handicap)
             except ValueError as exc:
                 raise UsageError(f"--{exc}") from None
         komi = args.komi if args.komi is not None else 0.5 if handicap else 7.5
@@ -215,12 +216,12 @@ def _play(args: argparse.Namespace) -> None:
                          f"cannot start player {bot.name!r}: {reason}") from None
     you = {"black": BLACK, "white": WHITE}.get(args.color) or random.choice((BLACK, WHITE))
     seats = {-you: bots[0], you: bots[1] if len(bots) > 1 else None}
-    games = gui.user_games_dir(os.environ, Path.home())
-    view = gui.GameView(seats, rules, games_dir=games, handicap=handicap, record=record, save_path=args.save,
-                        bot_delay=0.6 if args.watch else 0.0, swap_each_game=args.color == "random")
+    games = user_games_dir(os.environ, Path.home())
+    view = GameView(seats, rules, games_dir=games, handicap=handicap, record=record, save_path=args.save,
+                    bot_delay=0.6 if args.watch else 0.0, swap_each_game=args.color == "random")
     try:
         gui.run_window(view)
-    except gui.DisplayError as exc:
+    except DisplayError as exc:
         raise UsageError(str(exc)) from None
     print(f"games are saved in {games}")
 

@@ -18,8 +18,11 @@ from minigo.go import (
     Position,
     Rules,
     board_from_string,
+    handicap_points,
+    max_handicap,
     random_playout,
     replay,
+    star_points,
 )
 
 
@@ -389,6 +392,28 @@ def test_results_are_formatted_like_sgf():
     assert Position.empty(9, komi=6).result() == "W+6"
 
 
+def test_territory_with_the_stones_makes_the_tromp_taylor_area(rng):
+    drawn = board_from_string("""
+        . X O . .
+        X X O . .
+        . X O O .
+        X X X O .
+        . . X O .""")
+    owner = drawn.territory()
+    assert owner[0] == BLACK and owner[4] == WHITE and owner[20] == BLACK
+    positions = [drawn] + [Position.empty(9).with_setup(*_split(random_playout(Position.empty(9), rng).board))
+                           for _ in range(5)]
+    for position in positions:
+        owner = position.territory()
+        black, white = position.area()
+        assert black == int((position.board == BLACK).sum() + (owner == BLACK).sum())
+        assert white == int((position.board == WHITE).sum() + (owner == WHITE).sum())
+
+
+def _split(board):
+    return np.flatnonzero(board == BLACK).tolist(), np.flatnonzero(board == WHITE).tolist()
+
+
 # 14 -- tiny boards --------------------------------------------------------------------------------
 
 def test_one_by_one_board_only_passing_is_legal():
@@ -470,6 +495,30 @@ def test_false_eye_with_two_opponent_diagonals_is_sensible():
         . . . . .
     """)
     assert pos.sensible_moves()[v(pos, "C3")]
+
+
+# handicap and star points (GTP's fixed_handicap) -------------------------------------------------
+
+def test_handicap_points_match_gnugo_fixed_handicap():
+    expected = {  # GNU Go 3.8: boardsize 9, fixed_handicap N
+        2: "G7 C3", 3: "C7 G7 C3", 4: "C7 G7 C3 G3", 5: "C7 G7 E5 C3 G3", 6: "C7 G7 C5 G5 C3 G3",
+        7: "C7 G7 C5 E5 G5 C3 G3", 8: "C7 E7 G7 C5 G5 C3 E3 G3", 9: "C7 E7 G7 C5 E5 G5 C3 E3 G3",
+    }
+    for stones, vertices in expected.items():
+        assert sorted(handicap_points(9, stones)) == sorted(from_gtp(v, 9) for v in vertices.split())
+    assert sorted(handicap_points(19, 3)) == sorted(from_gtp(v, 19) for v in "D16 Q16 D4".split())
+    assert sorted(handicap_points(7, 4)) == sorted(from_gtp(v, 7) for v in "C5 E5 C3 E3".split())
+    for size, stones in ((7, 5), (8, 5), (9, 1), (9, 10), (5, 2)):
+        with pytest.raises(ValueError, match=f"handicap {stones} is not possible on {size}x{size}"):
+            handicap_points(size, stones)
+
+
+def test_star_points_are_the_handicap_corners_and_centre():
+    assert sorted(star_points(9)) == sorted(from_gtp(v, 9) for v in "C7 G7 E5 C3 G3".split())
+    assert sorted(star_points(19)) == sorted(handicap_points(19, 9))
+    assert sorted(star_points(13)) == sorted(from_gtp(v, 13) for v in "D10 K10 G7 D4 K4".split())
+    assert star_points(5) == [from_gtp("C3", 5)] and star_points(4) == []
+    assert [max_handicap(size) for size in (5, 7, 8, 9, 19)] == [0, 4, 4, 9, 9]
 
 
 # bad input ------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The pygame window, headless (``SDL_VIDEODRIVER=dummy``): geometry, a scripted game through synthetic events,
-the overlay, screenshots read back pixel by pixel, closing mid-search, and the ``minigo play`` command's errors."""
+the overlay, screenshots read back pixel by pixel, closing mid-search, and the ``minigo play`` command's errors;
+and the layers below the window (``gui_geometry``, ``gui_analysis``, ``gui_view``) importing without pygame."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"  # headless, even where a display exists
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
@@ -17,7 +20,10 @@ import pytest  # noqa: E402
 
 from minigo import gui, sgf  # noqa: E402
 from minigo.coords import from_gtp, to_gtp  # noqa: E402
-from minigo.go import BLACK, WHITE, Position, Rules, board_from_string, random_playout  # noqa: E402
+from minigo.go import BLACK, WHITE, Position, Rules, board_from_string, handicap_points  # noqa: E402
+from minigo.gui_analysis import analysis_from_search, ownership_summary  # noqa: E402
+from minigo.gui_geometry import compute_layout, pixel_to_point, point_to_pixel  # noqa: E402
+from minigo.gui_view import NO_DISPLAY, GameView, display_problem, user_games_dir  # noqa: E402
 from minigo.players import RESIGN, RandomPlayer  # noqa: E402
 from minigo.record import GameRecord, Move  # noqa: E402
 
@@ -164,7 +170,7 @@ def settle(app, timeout=10.0):
 def click(vertex_or_pos, app):
     layout = app._layout()
     pos = vertex_or_pos if isinstance(vertex_or_pos, tuple) else \
-        gui.point_to_pixel(layout.board, from_gtp(vertex_or_pos, app.view.rules.size))
+        point_to_pixel(layout.board, from_gtp(vertex_or_pos, app.view.rules.size))
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
     app.step()
 
@@ -179,8 +185,8 @@ def button(action, app):
 
 
 def make_app(tmp_path, bot, human=BLACK, **kw):
-    view = gui.GameView({human: None, -human: bot}, kw.pop("rules", Rules(9, 7.5)), games_dir=tmp_path / "games",
-                        **kw)
+    view = GameView({human: None, -human: bot}, kw.pop("rules", Rules(9, 7.5)), games_dir=tmp_path / "games",
+                    **kw)
     return gui.App(view)
 
 
@@ -191,82 +197,53 @@ def brightness(colour):
 # -- pure helpers ---------------------------------------------------------------------------------------------
 
 def test_pixel_to_point_inverts_point_to_pixel_and_is_none_off_the_board():
-    layout = gui.compute_layout(*SIZE, 9)
+    layout = compute_layout(*SIZE, 9)
     g = layout.board
     for point in range(81):
-        x, y = gui.point_to_pixel(g, point)
-        assert gui.pixel_to_point(g, x, y) == point
-        assert gui.pixel_to_point(g, x + 0.4 * g.spacing, y - 0.4 * g.spacing) == point
+        x, y = point_to_pixel(g, point)
+        assert pixel_to_point(g, x, y) == point
+        assert pixel_to_point(g, x + 0.4 * g.spacing, y - 0.4 * g.spacing) == point
     left, top, side, _ = g.rect
-    assert gui.pixel_to_point(g, left + 2, top + 2) is None  # the margin, not an intersection
-    assert gui.pixel_to_point(g, layout.panel[0] + 10, 300) is None
+    assert pixel_to_point(g, left + 2, top + 2) is None  # the margin, not an intersection
+    assert pixel_to_point(g, layout.panel[0] + 10, 300) is None
 
 
 def test_layout_keeps_the_board_square_and_left_of_the_panel_when_resized():
     for width, height in ((1040, 720), (800, 900), (1600, 600), (300, 200)):
-        layout = gui.compute_layout(width, height, 13)
+        layout = compute_layout(width, height, 13)
         left, top, side, side2 = layout.board.rect
         assert side == side2 and left + side <= layout.panel[0]
         assert top + side <= layout.height
 
 
-def test_handicap_points_match_gnugo_fixed_handicap():
-    expected = {  # GNU Go 3.8: boardsize 9, fixed_handicap N
-        2: "G7 C3", 3: "C7 G7 C3", 4: "C7 G7 C3 G3", 5: "C7 G7 E5 C3 G3", 6: "C7 G7 C5 G5 C3 G3",
-        7: "C7 G7 C5 E5 G5 C3 G3", 8: "C7 E7 G7 C5 G5 C3 E3 G3", 9: "C7 E7 G7 C5 E5 G5 C3 E3 G3",
-    }
-    for stones, vertices in expected.items():
-        assert sorted(gui.handicap_points(9, stones)) == sorted(from_gtp(v, 9) for v in vertices.split())
-    assert sorted(gui.handicap_points(19, 3)) == sorted(from_gtp(v, 19) for v in "D16 Q16 D4".split())
-    assert sorted(gui.handicap_points(7, 4)) == sorted(from_gtp(v, 7) for v in "C5 E5 C3 E3".split())
-    for size, stones in ((7, 5), (8, 5), (9, 1), (9, 10), (5, 2)):
-        with pytest.raises(ValueError, match=f"handicap {stones} is not possible on {size}x{size}"):
-            gui.handicap_points(size, stones)
-
-
-def test_territory_with_the_stones_makes_the_tromp_taylor_area(rng):
-    drawn = board_from_string("""
-        . X O . .
-        X X O . .
-        . X O O .
-        X X X O .
-        . . X O .""")
-    owner = gui.territory(drawn)
-    assert owner[0] == BLACK and owner[4] == WHITE and owner[20] == BLACK
-    positions = [drawn] + [Position.empty(9).with_setup(*_split(random_playout(Position.empty(9), rng).board))
-                           for _ in range(5)]
-    for position in positions:
-        owner = gui.territory(position)
-        black, white = position.area()
-        assert black == int((position.board == BLACK).sum() + (owner == BLACK).sum())
-        assert white == int((position.board == WHITE).sum() + (owner == WHITE).sum())
-
-
-def _split(board):
-    return np.flatnonzero(board == BLACK).tolist(), np.flatnonzero(board == WHITE).tolist()
+def test_the_layers_below_the_window_import_without_pygame():
+    code = ("import sys; import minigo.gui_geometry, minigo.gui_analysis, minigo.gui_view; "
+            "print(sorted(name for name in sys.modules if name.split('.')[0] == 'pygame'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_display_problem_and_games_folder_come_from_the_environment(tmp_path):
-    assert gui.display_problem({}, "linux") == gui.NO_DISPLAY
-    assert gui.display_problem({"DISPLAY": ":0"}, "linux") is None
-    assert gui.display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
-    assert gui.display_problem({"SDL_VIDEODRIVER": "dummy"}, "linux") is None
-    assert gui.display_problem({}, "darwin") is None
-    assert gui.user_games_dir({"XDG_DATA_HOME": str(tmp_path)}, tmp_path / "home") == tmp_path / "minigo" / "games"
-    assert gui.user_games_dir({}, tmp_path) == tmp_path / ".local" / "share" / "minigo" / "games"
+    assert display_problem({}, "linux") == NO_DISPLAY
+    assert display_problem({"DISPLAY": ":0"}, "linux") is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    assert display_problem({"SDL_VIDEODRIVER": "dummy"}, "linux") is None
+    assert display_problem({}, "darwin") is None
+    assert user_games_dir({"XDG_DATA_HOME": str(tmp_path)}, tmp_path / "home") == tmp_path / "minigo" / "games"
+    assert user_games_dir({}, tmp_path) == tmp_path / ".local" / "share" / "minigo" / "games"
 
 
 def test_analysis_reads_a_search_aligned_with_its_moves():
     position = Position.empty(5)
     search = SimpleNamespace(moves=np.array([0, 12, 25]), visits=np.array([10, 30, 0]), prior=np.array([.2, .5, .3]),
                              pv=(12, 0), value=-0.5, playouts=40)
-    analysis = gui.analysis_from_search(search, position)
+    analysis = analysis_from_search(search, position)
     assert analysis.source == "visits" and analysis.playouts == 40
     assert analysis.heat[12] == pytest.approx(0.75) and analysis.heat[0] == pytest.approx(0.25)
     assert analysis.top(2) == [(12, pytest.approx(0.75)), (0, pytest.approx(0.25))]
     assert analysis.pv == (12, 0) and analysis.value == -0.5
     nothing = SimpleNamespace(moves=np.array([25]), visits=np.zeros(1), prior=None, pv=(), value=0.0)
-    assert gui.analysis_from_search(nothing, position) is None
+    assert analysis_from_search(nothing, position) is None
 
 
 # -- a scripted game through events ---------------------------------------------------------------------------
@@ -291,7 +268,7 @@ def test_illegal_clicks_change_nothing_and_say_why(tmp_path, window):
         . X O . .
         . . . . .
         . . . . .""")
-    view = gui.GameView({BLACK: None, WHITE: None}, Rules(5), games_dir=tmp_path, start=start)  # two people
+    view = GameView({BLACK: None, WHITE: None}, Rules(5), games_dir=tmp_path, start=start)  # two people
     app = gui.App(view)
     click("B5", app)
     assert "B5 is occupied" in view.status and len(view.line) == 1
@@ -310,7 +287,7 @@ def test_superko_click_is_refused_with_the_reason(tmp_path, window):
     position = Position.empty(2, komi=0)
     for vertex in ("A2", "B1", "B2", "A1", "A2", "B2"):
         position = position.play(from_gtp(vertex, 2))
-    view = gui.GameView({BLACK: None, WHITE: None}, Rules(2, 0), games_dir=tmp_path, start=position)
+    view = GameView({BLACK: None, WHITE: None}, Rules(2, 0), games_dir=tmp_path, start=position)
     app = gui.App(view)
     click("A2", app)
     assert view.status == "Illegal: A2 repeats an earlier board (positional superko)." and len(view.line) == 1
@@ -336,9 +313,9 @@ def test_two_passes_end_the_game_with_the_go_score_and_save_it(tmp_path, window)
     # the scoring view marks territory: a black square on A1, a white one on E1
     app.step()
     g = app._layout().board
-    x, y = gui.point_to_pixel(g, from_gtp("A1", 5))
+    x, y = point_to_pixel(g, from_gtp("A1", 5))
     assert brightness(window.get_at((x + 3, y + 3))) < 60
-    x, y = gui.point_to_pixel(g, from_gtp("E1", 5))
+    x, y = point_to_pixel(g, from_gtp("E1", 5))
     assert brightness(window.get_at((x + 3, y + 3))) > 220
     click("A1", app)
     assert "game is over" in view.status and len(view.line) == 13
@@ -395,15 +372,15 @@ def test_handicap_stones_are_placed_and_white_moves_first(tmp_path, window):
     app = make_app(tmp_path, bot, rules=Rules(9, 0.5), handicap=3)
     settle(app)
     view = app.view
-    assert sorted(np.flatnonzero(view.line[0].board == BLACK)) == sorted(gui.handicap_points(9, 3))
+    assert sorted(np.flatnonzero(view.line[0].board == BLACK)) == sorted(handicap_points(9, 3))
     assert view.moves[0] == Move(WHITE, from_gtp("E5", 9)) and view.position.to_play == BLACK
     record = view.record()
     assert record.handicap == 3 and record.first_to_play == WHITE
 
 
 def test_watching_two_bots_plays_a_whole_game(tmp_path, window):
-    view = gui.GameView({BLACK: RandomPlayer(np.random.default_rng(1)), WHITE: RandomPlayer(np.random.default_rng(2))},
-                        Rules(5, 0.5), games_dir=tmp_path)
+    view = GameView({BLACK: RandomPlayer(np.random.default_rng(1)), WHITE: RandomPlayer(np.random.default_rng(2))},
+                    Rules(5, 0.5), games_dir=tmp_path)
     app = gui.App(view)
     assert [b.action for b in app._layout().buttons][0] == "pause"
     deadline = time.monotonic() + 15
@@ -418,8 +395,8 @@ def test_open_an_sgf_to_review_and_branch_off(tmp_path, window):
     record = GameRecord(size=9, komi=6.5, moves=moves, black="a", white="b")
     path = tmp_path / "game.sgf"
     sgf.save(record, path)
-    view = gui.GameView({BLACK: ScriptBot(["D4"]), WHITE: None}, Rules(), games_dir=tmp_path / "games",
-                        record=sgf.load(path))
+    view = GameView({BLACK: ScriptBot(["D4"]), WHITE: None}, Rules(), games_dir=tmp_path / "games",
+                    record=sgf.load(path))
     app = gui.App(view)
     assert view.rules.komi == 6.5 and len(view.line) == 4 and view.position.to_play == WHITE
     key(pygame.K_LEFT, app)
@@ -449,10 +426,10 @@ def test_overlay_shows_the_search_heat_map_line_and_win_chance(tmp_path, window)
     assert view.last_estimate() == (WHITE, pytest.approx(0.75), "script")
     g = app._layout().board
     second = int(np.argsort(-analysis.heat[:-1])[1])  # the runner-up: a heat disc (or its ghost stone)
-    x, y = gui.point_to_pixel(g, second)
+    x, y = point_to_pixel(g, second)
     assert window.get_at((x + 4, y + 4)) != before.get_at((x + 4, y + 4))
     reply = analysis.pv[1]  # the expected reply: a translucent black ghost stone numbered 1
-    x, y = gui.point_to_pixel(g, reply)
+    x, y = point_to_pixel(g, reply)
     assert brightness(window.get_at((x + 6, y + 6))) < brightness(before.get_at((x + 6, y + 6))) - 40
     key(pygame.K_a, app)
     assert not view.overlay
@@ -506,7 +483,7 @@ def test_ownership_key_toggles_the_players_map(tmp_path, window):
     click((button_rect[0] + 5, button_rect[1] + 5), app)
     assert view.ownership_overlay
     assert len(bot.calls) == 1  # asked once for the shown position, then kept
-    assert "ownership" not in [b.action for b in gui.compute_layout(560, 420, 9).buttons]  # no room: O only
+    assert "ownership" not in [b.action for b in compute_layout(560, 420, 9).buttons]  # no room: O only
 
 
 def test_ownership_overlay_marks_owned_points_and_dead_stones(tmp_path, window):
@@ -517,7 +494,7 @@ def test_ownership_overlay_marks_owned_points_and_dead_stones(tmp_path, window):
     g = app._layout().board
 
     def at(vertex, surface):  # beside the lines' crossing, still inside a square
-        x, y = gui.point_to_pixel(g, from_gtp(vertex, 5))
+        x, y = point_to_pixel(g, from_gtp(vertex, 5))
         return brightness(surface.get_at((x + 6, y + 6)))
 
     assert at("A5", window) < at("A5", before) - 60  # Black's empty corner: a dark square
@@ -544,9 +521,9 @@ def test_ownership_toggle_says_when_no_player_offers_a_map(tmp_path, window, bot
 
 def test_ownership_summary_adds_up_the_map_like_gtp():
     # Black: B5 A4 B4 and A5; White: D5 D4 E4 C2 and E5; the rest reaches both
-    assert gui.ownership_summary(CORNERS.ownership(), 0.5) == "expected area: Black 4.0, White 5.0, komi 0.5: W+1.5"
+    assert ownership_summary(CORNERS.ownership(), 0.5) == "expected area: Black 4.0, White 5.0, komi 0.5: W+1.5"
     half = np.array([0.5, -0.25, 0.0, 1.0])
-    assert gui.ownership_summary(half, 0.0) == "expected area: Black 1.5, White 0.2, komi 0: B+1.2"
+    assert ownership_summary(half, 0.0) == "expected area: Black 1.5, White 0.2, komi 0: B+1.2"
 
 
 def test_panel_says_the_area_the_map_adds_up_to(tmp_path, window, monkeypatch):
@@ -594,16 +571,16 @@ def test_midgame_screenshot_shows_the_stones_where_they_were_played(tmp_path, wi
     gui.screenshot(app.view, path, SIZE)
     image = pygame.image.load(str(path))
     assert image.get_size() == SIZE
-    g = gui.compute_layout(*SIZE, 9).board
+    g = compute_layout(*SIZE, 9).board
     pixels = pygame.surfarray.array3d(image)
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 500  # not blank
     for vertex in ("E5", "D4", "F6", "E3"):
-        x, y = gui.point_to_pixel(g, from_gtp(vertex, 9))
+        x, y = point_to_pixel(g, from_gtp(vertex, 9))
         assert brightness(image.get_at((x, y))) < 70, vertex
     for vertex in ("C3", "G7", "C7", "G3"):
-        x, y = gui.point_to_pixel(g, from_gtp(vertex, 9))
+        x, y = point_to_pixel(g, from_gtp(vertex, 9))
         assert brightness(image.get_at((x + 4, y + 4))) > 190, vertex
-    x, y = gui.point_to_pixel(g, from_gtp("A9", 9))
+    x, y = point_to_pixel(g, from_gtp("A9", 9))
     wood = image.get_at((x + 6, y + 6))
     assert wood.r > wood.g > wood.b and 120 < brightness(wood) < 200
     panel = image.get_at((SIZE[0] - 5, SIZE[1] // 2))
