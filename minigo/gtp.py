@@ -36,12 +36,14 @@ import math
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
 from minigo import __version__, coords, sgf
+from minigo.clock import GameClock
 from minigo.go import BLACK, WHITE, IllegalMove, Position, Rules, color_name
 from minigo.players import RESIGN, Player
 from minigo.record import GameRecord, Move
@@ -108,10 +110,9 @@ class Engine:
         """The name of the player that ``genmove`` answered for, per colour (for printsgf's PB and PW)."""
         self.resigned: int | None = None
         """The colour whose ``genmove`` answered ``resign`` on the current position, else None."""
-        self.time_settings: tuple[int, int, int] | None = None
-        """(main time, byo-yomi time, byo-yomi stones) from ``time_settings``; the players ignore time for now."""
-        self.time_left: dict[int, tuple[float, int]] = {}
-        """(seconds, stones) left per colour from ``time_left``."""
+        self.clock: GameClock | None = None
+        """The game clock from ``time_settings`` / ``time_left``; a player with a ``time_budget`` attribute (an
+        MCTS player whose budget is time, not playouts) is given each move's share of it (``minigo.clock``)."""
         self.done = False
         """True once ``quit`` has been answered."""
         self.commands: dict[str, Callable[[list[str]], str]] = {
@@ -266,6 +267,8 @@ class Engine:
         self.line = [Position.empty(rules=rules)]
         self.players = {}
         self.resigned = None
+        if self.clock is not None:
+            self.clock.left.clear()  # a new game starts with full clocks
 
     def _moves(self) -> list[Move]:
         """The moves of the game, in order, with their colours (which need not alternate)."""
@@ -364,7 +367,7 @@ class Engine:
             raise GTPFailure(f"syntax error: expected {usage}") from None
         if min(values) < 0:
             raise GTPFailure(f"syntax error: expected {usage}")
-        self.time_settings = (values[0], values[1], values[2])
+        self.clock = GameClock(float(values[0]), float(values[1]), values[2])
         return ""
 
     def _time_left(self, args: list[str]) -> str:
@@ -377,7 +380,9 @@ class Engine:
             raise GTPFailure(f"syntax error: expected {usage}") from None
         if not math.isfinite(seconds) or stones < 0:
             raise GTPFailure(f"syntax error: expected {usage}")
-        self.time_left[color] = (seconds, stones)
+        if self.clock is None:  # no time_settings: take the clock as this says it stands
+            self.clock = GameClock(seconds if stones == 0 else 0.0, seconds if stones else 0.0, stones)
+        self.clock.set_left(color, seconds, stones)
         return ""
 
     def _loadsgf(self, args: list[str]) -> str:
@@ -418,7 +423,17 @@ class Engine:
         self._arity(args, 1, 1, "genmove COLOR")
         color = self._color(args[0])
         position = self.position
-        move = self.player.play(position.with_to_play(color))
+        timed = self.clock is not None and hasattr(self.player, "time_budget")
+        if timed:
+            self.player.time_budget = self.clock.budget(color, position.move_number, position.size)
+        started = time.monotonic()
+        try:
+            move = self.player.play(position.with_to_play(color))
+        finally:
+            if timed:
+                self.player.time_budget = None
+        if self.clock is not None:
+            self.clock.spent(color, time.monotonic() - started)
         self.players[color] = self.player.name
         if move == RESIGN:
             self.resigned = color

@@ -780,6 +780,9 @@ class MCTSPlayer:
         self.board_size = board_size
         """The board size the evaluator knows, or None for any."""
         self.last_search: SearchResult | None = None
+        self.time_budget: float | None = None
+        """Seconds the next move may take, set by a game clock (``minigo.gtp``); used only when the config
+        fixes no playouts (time decides), and then instead of ``config.seconds``."""
 
     @property
     def evaluator(self) -> Evaluator:
@@ -801,7 +804,8 @@ class MCTSPlayer:
         self.mcts.rng = np.random.default_rng(seed)
 
     def play(self, position: Position) -> int:
-        self.last_search = self.mcts.play(position)
+        budget = {} if self.time_budget is None or self.config.playouts is not None else {"seconds": self.time_budget}
+        self.last_search = self.mcts.play(position, **budget)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s: %s", self.name, self.last_search.summary())
         return self.last_search.move

@@ -24,6 +24,7 @@ from minigo import players
 from minigo.go import Position, Rules
 from minigo.players import PlayerSpec, PlayerSpecError
 from models import checkpoint
+from models.bundled import bundled_run, is_bundled
 from models.features import batch_planes
 from models.inference import inference_copy
 from models.run_layout import RunLayout
@@ -137,13 +138,16 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> NetEval
 
 
 def policy_player_from_spec(spec: PlayerSpec) -> players.Player:
-    """The ``policy:CKPT_OR_RUN[,temperature=T][,seed=N]`` player kind (``selfplay.player_kinds``)."""
+    """The ``policy:CKPT_OR_RUN[,temperature=T][,seed=N]`` player kind (``selfplay.player_kinds``);
+    ``policy:bundled`` is the bundled model's RL policy (``models.bundled``)."""
     if spec.arg is None:
         raise PlayerSpecError(f"{spec.text!r}: policy needs a checkpoint or run folder, as policy:PATH")
     temperature = spec.number("temperature", 0) or 0.0
     seed = spec.number("seed", 0, 2**63 - 1, integer=True)
     try:
-        evaluator = load_policy(spec.arg)
+        # the bundled model's policy player is its RL policy, the stronger one to play against
+        path = RunLayout(bundled_run()).rl_policy if is_bundled(spec.arg) else spec.arg
+        evaluator = load_policy(path)
     except checkpoint.CheckpointError as exc:
         raise PlayerSpecError(str(exc)) from None
     return PolicyPlayer(evaluator, temperature, np.random.default_rng(seed), name=spec.text)

@@ -4,8 +4,9 @@
 [,device=D]`` is built by ``mcts_player_from_spec``, which ``selfplay.player_kinds``'s table names (imported only when a
 spec asks for ``mcts``), so ``minigo`` itself stays free of torch.
 
-- ``RUN_OR_CKPT``: a run folder, whose ``checkpoints/`` give the priors (``sl_policy.safetensors``, as in the
-  paper: the SL policy searched better than the RL one), the value net (``value.safetensors``, optional) and the
+- ``RUN_OR_CKPT``: ``bundled`` (the trained 9x9 model shipped in the package, ``models.bundled``), a run
+  folder, whose ``checkpoints/`` give the priors (``sl_policy.safetensors``, as in the paper: the SL policy
+  searched better than the RL one), the value net (``value.safetensors``, optional) and the
   rollout policy (``rollout.safetensors``, optional: uniformly random rollouts without it); or a policy checkpoint
   file, with the rollout policy taken from ``rollout.safetensors`` beside it when there is one, and no value net.
 - ``playouts`` (default 400) and/or ``seconds`` per move (with ``seconds`` alone, time decides);
@@ -35,6 +36,7 @@ from minigo.mcts import Evaluator, MCTSPlayer, SearchConfig
 from minigo.players import PlayerSpec, PlayerSpecError
 from minigo.rollout import NUM_FEATURES
 from models import checkpoint
+from models.bundled import bundled_run, is_bundled
 from models.evaluator import NetEvaluator
 from models.features import recent_moves
 from models.run_layout import RunLayout
@@ -164,7 +166,7 @@ def mcts_player_from_spec(spec: PlayerSpec) -> players.Player:
     except (RuntimeError, ValueError):
         raise PlayerSpecError(f"device {device!r} in {spec.text!r} is not a torch device (cpu, cuda...)") from None
     try:
-        nets = load_nets(spec.arg, device=device)
+        nets = load_nets(bundled_run() if is_bundled(spec.arg) else spec.arg, device=device)
     except checkpoint.CheckpointError as exc:
         raise PlayerSpecError(str(exc)) from None
     if mixing is None:

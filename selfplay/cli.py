@@ -22,6 +22,40 @@ class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit status 2."""
 
 
+DEFAULT_BOT = "mcts:bundled,seconds=1"
+"""Who ``minigo play`` and ``minigo gtp`` play without ``--player``: the bundled model, about a second a move."""
+
+
+def _default_player(command: str) -> str:
+    """``DEFAULT_BOT`` when the bundled model is installed; else ``random``, saying so once on stderr."""
+    from models.bundled import bundled_run
+    from models.checkpoint import CheckpointError
+
+    try:
+        bundled_run()
+    except CheckpointError as exc:
+        print(f"minigo {command}: playing random ({exc})", file=sys.stderr)
+        return "random"
+    return DEFAULT_BOT
+
+
+def _check_bundled_size(spec: str, size: int) -> None:
+    """A spec naming the bundled model on another board is one line saying what it plays and how to train another."""
+    from minigo.players import PlayerSpec, PlayerSpecError
+    from models.bundled import BUNDLED_SIZE, bundled_run, is_bundled
+    from models.checkpoint import CheckpointError
+
+    try:
+        bundled = is_bundled(PlayerSpec.parse(spec).arg)
+    except PlayerSpecError:
+        return  # building the player says what is wrong with the spec
+    if bundled and size != BUNDLED_SIZE:
+        try:
+            bundled_run(size)
+        except CheckpointError as exc:
+            raise UsageError(str(exc)) from None
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line, ``minigo CMD: --flag 'x' is not ...``, exit status 2 (argparse's
     own prints the usage first, which buries the reason)."""
@@ -117,11 +151,13 @@ def _gtp(args: argparse.Namespace) -> None:
     # stdout carries the protocol alone: everything else, tracebacks included, goes to stderr
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="minigo gtp: %(levelname)s: %(message)s")
     try:
-        player = make_player(args.player)
+        spec = args.player or _default_player("gtp")
+        _check_bundled_size(spec, args.size)
+        player = make_player(spec)
     except (PlayerSpecError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
-        raise UsageError(f"cannot build player {args.player!r}: {exc}") from None
+        raise UsageError(f"cannot build player {spec!r}: {exc}") from None
     try:
         engine = Engine(player, Rules(size=args.size, komi=args.komi, ko=args.ko))  # starts GNU Go, if it plays
     except FileNotFoundError as exc:
@@ -141,8 +177,9 @@ def _add_gtp(commands: argparse._SubParsersAction) -> None:
     gtp = commands.add_parser("gtp", help="play over GTP v2 on stdin/stdout (for Sabaki, GoGui, or another engine)",
                               description="A GTP v2 engine around one player, e.g. "
                                           "`minigo gtp --player random` or `minigo gtp --player gnugo:5`.")
-    gtp.add_argument("--player", required=True, metavar="SPEC",
-                     help="who chooses the moves: random[,seed=N] or gnugo[:LEVEL][,timeout=S]")
+    gtp.add_argument("--player", metavar="SPEC",
+                     help="who chooses the moves: mcts:RUN, policy:RUN, random[,seed=N], gnugo[:LEVEL][,timeout=S] "
+                          f"(default {DEFAULT_BOT}: the bundled 9x9 model, about a second a move)")
     gtp.add_argument("--size", type=BOARD_SIZE, default=9, help="initial board size, 1 to 19 (default %(default)s)")
     gtp.add_argument("--komi", type=KOMI, default=7.5, help="initial komi (default %(default)s)")
     gtp.add_argument("--ko", choices=["positional", "simple"], default="positional",
@@ -200,7 +237,11 @@ def _play(args: argparse.Namespace) -> None:
         except OSError as exc:
             raise UsageError(f"cannot build player {spec!r}: {exc}") from None
 
-    bots = [build(args.player)]
+    spec = args.player or _default_player("play")
+    for one in (spec, args.watch):
+        if one is not None:
+            _check_bundled_size(one, rules.size)
+    bots = [build(spec)]
     try:
         if args.watch is not None:
             bots.append(build(args.watch))
@@ -232,9 +273,9 @@ def _add_play(commands: argparse._SubParsersAction) -> None:
         description="A pygame window: click to play; P pass, U undo (the bot's reply too), R resign, N new game, "
                     "S save SGF, A show what the bot thought (heat map and line), arrows browse the game. Every game "
                     "is also saved to $XDG_DATA_HOME/minigo/games (~/.local/share/minigo/games).")
-    play.add_argument("--player", default="random", metavar="SPEC",
-                      help="your opponent: random, gnugo[:LEVEL], policy:RUN, mcts:RUN[,playouts=N]... "
-                           "(default %(default)s)")
+    play.add_argument("--player", metavar="SPEC",
+                      help="your opponent: mcts:RUN[,playouts=N], policy:RUN, random, gnugo[:LEVEL]... "
+                           f"(default {DEFAULT_BOT}: the bundled 9x9 model, about a second a move)")
     play.add_argument("--color", choices=["black", "white", "random"], default="black",
                       help="your colour (random: drawn again for each new game) (default %(default)s)")
     play.add_argument("--size", type=BOARD_SIZE, help="board size, 1 to 19 (default 9)")

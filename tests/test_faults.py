@@ -127,6 +127,9 @@ def test_sigkill_in_sl_and_in_rl_then_resume_completes_the_run_once(tmp_path):
 VALUE_EPOCHS, VALUE_SHARDS, MCTS_GAMES = 30, 4, 8
 LATER_STAGES = ("--stages", "value,mcts", "--set", "value.games=64", "--set", "value.games_per_shard=16",
                 "--set", f"value.epochs={VALUE_EPOCHS}", "--set", "value.batch_size=8",
+                # k positions per game and both heads, one of them shaping the trunk: every path of the stage
+                "--set", "value.positions_per_game=3", "--set", "value.heads=score,ownership",
+                "--set", "value.ownership_weight=1.5",
                 "--set", f"mcts.games={MCTS_GAMES}")
 """Stages value and mcts of PRESET, with enough shards, epochs and games that a kill lands inside each."""
 
@@ -190,7 +193,8 @@ def test_sigkill_in_value_data_value_training_and_mcts_then_resume_equals_an_uni
                 assert np.array_equal(a[key], b[key]), f"{ours.name}: {key} differs from the uninterrupted run's"
 
     def mse(run: Path) -> list[float]:
-        return [r[key] for r in metrics(run) if r["stage"] == "value" for key in ("train_mse", "val_mse")]
+        return [r[key] for r in metrics(run) if r["stage"] == "value"
+                for key in ("train_mse", "val_mse", "val_mse_all", "val_score_mse", "val_ownership_loss")]
 
     assert mse(killed) == pytest.approx(mse(whole), rel=1e-5)
     # ... and so its MCTS player (seeded per game, like its opponent) played the very same games.
