@@ -416,7 +416,10 @@ def star_points(size: int) -> list[int]:
     if size >= 15:
         return handicap_points(size, 9)
     if size >= 7:
-        return handicap_points(size, 5 if size % 2 == 1 else 4)
+        corners = handicap_points(size, 4)
+        centre = (size // 2) * size + size // 2
+        # the centre too on odd boards (7x7 takes only 4 handicap stones, but its centre is still marked)
+        return corners + [centre] if size % 2 == 1 else corners
     return [(size // 2) * size + size // 2] if size % 2 == 1 and size >= 5 else []
 
 

@@ -518,6 +518,9 @@ def test_star_points_are_the_handicap_corners_and_centre():
     assert sorted(star_points(19)) == sorted(handicap_points(19, 9))
     assert sorted(star_points(13)) == sorted(from_gtp(v, 13) for v in "D10 K10 G7 D4 K4".split())
     assert star_points(5) == [from_gtp("C3", 5)] and star_points(4) == []
+    # 7x7 takes at most 4 handicap stones, but its centre is marked (it used to crash the window)
+    assert sorted(star_points(7)) == sorted(from_gtp(v, 7) for v in "C5 E5 D4 C3 E3".split())
+    assert sorted(star_points(8)) == sorted(from_gtp(v, 8) for v in "C6 F6 C3 F3".split())
     assert [max_handicap(size) for size in (5, 7, 8, 9, 19)] == [0, 4, 4, 9, 9]
 
 
