@@ -27,6 +27,9 @@ pv D4 E5 ...`` lines while one search runs (every INTERVAL centiseconds, flushed
 and Lizzie show what the bot thinks. As in Leela Zero, in a session (``run``) the analysis goes on until the next
 input line arrives (or ``ANALYSIS_PLAYOUTS`` simulations), which ends the answer; ``handle`` alone, with no
 input to watch, searches the player's budget per move.
+
+(Over 600 lines because it is one command table: each GTP command is a short method of ``Engine``, and the
+analysis commands share its game stack.)
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ The search knows nothing of torch: it asks an ``Evaluator`` for priors and value
 (``models.evaluator`` adapts the networks; ``UniformEvaluator`` here serves the tests) and runs its rollouts
 with the compiled playouts of ``minigo.rollout`` / ``minigo.go``.
 
+(Over 600 lines because the tree's arrays, the compiled selection and backup kernels that walk them, and the
+search that drives them change together; the pass and resign rules live beside the move choice they override.)
+
 The paper's letters and their names here (``s`` a position, ``a`` a move from it):
 
 ======================  =========================================================================================
