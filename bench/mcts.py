@@ -4,7 +4,8 @@ Engines, all measured in one process and finely interleaved (see below) so that 
 of them alike:
 
 (f) the network's own forward throughput: a random-weight 64x6 ``PolicyNet`` and ``ValueNet`` (the pair a
-    lambda < 1 search evaluates per leaf) on a ready ``(B, 24, 9, 9)`` batch of real positions, ``B = --batch``;
+    lambda < 1 search evaluates per leaf), as the search runs them (``NetEvaluator``'s inference copies: batch
+    norm folded, channels-last), on a ready ``(B, 24, 9, 9)`` batch of real positions, ``B = --batch``;
     positions per second;
 (t) the tree alone for scale: ``MCTS`` with ``UniformEvaluator``, lambda = 0 (no network, no rollouts);
 (0) ``MCTS``, lambda = 0: priors and values from the two nets through ``NetEvaluator`` (input planes included)
@@ -119,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         with torch.no_grad():
             t0 = time.perf_counter()
             for _ in range(batches):
-                policy.net(x)
-                value.net(x)
+                # the nets the search calls: NetEvaluator's inference copies (models.inference)
+                net_evaluator.policy_net(x)
+                net_evaluator.value_net(x)
             return batches * args.batch, time.perf_counter() - t0
 
     def searcher(mixing: float, threads: int, uniform: bool = False) -> MCTS:
