@@ -551,8 +551,7 @@ def _add_ladder(commands: argparse._SubParsersAction) -> None:
         "ladder", help="round robin among a run's checkpoints and other players; Bradley-Terry Elo ratings",
         description="Every pair of players plays a match (games already in OUT are reused, so a ladder grows with "
                     "its run); ratings are fitted by Bradley-Terry maximum likelihood with 95% intervals, printed, "
-                    "written to OUT/ladder.json and plotted against training step in OUT/ladder.png (needs "
-                    "matplotlib: pip install -e '.[plot]').")
+                    "written to OUT/ladder.json and plotted against training step in OUT/ladder.png.")
     parser.add_argument("players", nargs="+", metavar="DIR_OR_SPEC",
                         help="a run folder (its policy checkpoints) or a player spec (random, gnugo:1, ...)")
     parser.add_argument("--games-per-pair", type=COUNT, default=20, metavar="N", help="games per pair (default "

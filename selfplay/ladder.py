@@ -6,7 +6,7 @@ their policy checkpoints, sampled at a temperature so that two networks do not r
 are fitted by Bradley-Terry (``selfplay.stats``) with one virtual drawn game per pair that played (so that a
 player who won every game gets a large finite rating, not infinity), anchored at ``random`` when it plays,
 else at the first player; the table goes to stdout and ``OUT/ladder.json``, the Elo-against-training-step plot
-to ``OUT/ladder.png`` when matplotlib is installed (``pip install -e '.[plot]'``).
+to ``OUT/ladder.png`` when matplotlib is installed (``pip install matplotlib``).
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ def _plot(result: LadderResult, path: Path) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        logger.warning("no plot: matplotlib is not installed (pip install -e '.[plot]')")
+        logger.warning("no plot: matplotlib is not installed (pip install matplotlib)")
         return None
     import io
 

@@ -1,7 +1,7 @@
 """A run's report: each stage's figure beside the paper's, and its learning curves.
 
 ``write_report(run_dir)`` reads ``RUN/metrics.jsonl`` and writes ``RUN/report/summary.md`` (always) and
-``RUN/report/*.png`` learning curves when matplotlib is installed (``pip install -e '.[plot]'``; without it
+``RUN/report/*.png`` learning curves when matplotlib is installed (``pip install matplotlib``; without it
 the summary says so and nothing else changes). The paper's figures are Silver et al. 2016 on 19x19 (see
 ../shared/REFERENCE.md): they are a compass, not a target on small boards.
 """
@@ -81,7 +81,7 @@ def write_report(run_dir: str | os.PathLike[str]) -> Path:
     plots = _plots(records, out)
     lines += [""]
     if plots is None:
-        lines.append("Learning curves: install matplotlib (`pip install -e '.[plot]'`) and run `minigo report "
+        lines.append("Learning curves: install matplotlib (`pip install matplotlib`) and run `minigo report "
                      f"{run_dir}`.")
     else:
         lines += [f"![{p.stem}]({p.name})" for p in plots]
