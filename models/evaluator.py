@@ -132,6 +132,8 @@ class PolicyPlayer:
 def load_policy(path: str | Path, device: str | torch.device = "cpu") -> NetEvaluator:
     """An evaluator over the policy checkpoint at ``path`` (a run folder means its SL policy)."""
     path = Path(path)
+    if not path.exists():
+        raise checkpoint.CheckpointError(RunLayout(path).missing())
     if path.is_dir():
         path = RunLayout(path).sl_policy
     return NetEvaluator(checkpoint.load(path, kind="policy", device=device), device=device)

@@ -116,6 +116,8 @@ def load_nets(path: str | Path, device: str | torch.device = "cpu") -> RunNets:
     Raises ``checkpoint.CheckpointError`` (one line, naming the file) for a missing or unusable checkpoint.
     """
     path = Path(path)
+    if not path.exists():
+        raise checkpoint.CheckpointError(RunLayout(path).missing())
     if path.is_dir():
         layout = RunLayout(path)
         policy_path, value_path, rollout_path = layout.sl_policy, layout.value, layout.rollout

@@ -100,6 +100,13 @@ class RunLayout:
         """The folder of one stage-4 match."""
         return self.root / "evals" / name
 
+    def missing(self) -> str:
+        """The one line for a run folder (or checkpoint file) that is not there: where it was looked for, and how
+        to make one."""
+        where = self.root if self.root.is_absolute() else f"{self.root} (in {Path.cwd()})"
+        return (f"{where}: no such checkpoint file or run folder; train one with `minigo train --preset quick "
+                f"--run {self.root}`, or play the bundled model (mcts:bundled)")
+
     def is_run(self) -> bool:
         """Whether ``root`` looks like a run folder (it has ``checkpoints/``)."""
         return self.checkpoints.is_dir()

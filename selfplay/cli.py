@@ -529,9 +529,7 @@ def _ladder(args: argparse.Namespace) -> None:
     out = args.out
     if out is None:
         first = Path(args.players[0])
-        if not RunLayout(first).is_run():
-            raise UsageError("--out is needed unless the first item is a run folder (then RUN/ladder)")
-        out = first / "ladder"
+        out = first / "ladder" if RunLayout(first).is_run() else ladder.default_out(entries, fields["size"])
     try:
         config = ladder.LadderConfig(entries=tuple(entries), out=out, games_per_pair=games, **fields)
     except ValueError as exc:

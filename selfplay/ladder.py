@@ -33,8 +33,8 @@ from selfplay.match_results import MatchResult, json_safe
 from selfplay.matches import MatchConfig, MatchError, check_players, resolve_spec, run_match, slug
 from selfplay.stats import Z95, Ratings, bradley_terry
 
-__all__ = ["LadderConfig", "LadderEntry", "LadderResult", "format_ladder", "ladder_entries", "pair_folder",
-           "run_ladder"]
+__all__ = ["LadderConfig", "LadderEntry", "LadderResult", "default_out", "format_ladder", "ladder_entries",
+           "pair_folder", "run_ladder"]
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +146,14 @@ class LadderConfig:
                 if wanted(spec):
                     return index
         return 0
+
+
+def default_out(entries: Sequence[LadderEntry], size: int, root: str = "runs/ladders") -> Path:
+    """``runs/ladders/<first>_<count>_players_<size>x<size>_<hash>``: one folder per set of players (in any order),
+    so rerunning a ladder of specs reuses its games, as a run's own ladder (``RUN/ladder``) does."""
+    specs = sorted(entry.spec for entry in entries)
+    digest = hashlib.sha1("\n".join([*specs, str(size)]).encode()).hexdigest()[:8]
+    return Path(root) / f"{slug(specs[0], 24)}_{len(specs)}_players_{size}x{size}_{digest}"
 
 
 def pair_folder(a: str, b: str) -> str:

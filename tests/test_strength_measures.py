@@ -336,7 +336,6 @@ def test_ladder_plays_every_pair_once_and_reuses_its_games(tmp_path):
         (["eval", "random", "random", "--sprt", "0"], "--sprt '0' is not ELO0,ELO1"),
         (["eval", "random", "random", "--komi", "x"], "--komi 'x' is not a finite number"),
         (["ladder", "random", "--out", "L"], "players: a ladder needs 2 or more"),
-        (["ladder", "random", "gnugo:1"], "--out is needed"),
     ],
 )
 def test_bad_input_ends_in_one_line_and_exit_status_2(argv, message, capsys, tmp_path, monkeypatch):
@@ -352,3 +351,15 @@ def test_out_that_is_a_file_is_refused(capsys, tmp_path):
     assert main(["eval", "random", "random", "--out", str(tmp_path / "taken")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("minigo eval: --out") and "is a file" in err
+
+
+def test_a_ladder_of_specs_alone_chooses_its_folder_and_reuses_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    argv = ["ladder", "random,seed=1", "random,seed=2", "--games-per-pair", "2", "--size", "5", "--workers", "1",
+            "--no-progress"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    folders = list((tmp_path / "runs" / "ladders").iterdir())
+    assert len(folders) == 1 and "played 2 new games" in first
+    assert main(["ladder", "random,seed=2", "random,seed=1", *argv[3:]]) == 0  # same players, any order
+    assert "played 0 new games" in capsys.readouterr().out
