@@ -15,8 +15,10 @@ The protocol (GTP v2; GNU Go is the reference):
 
 The game is a stack of immutable Positions: ``play`` and ``genmove`` push, ``undo`` pops. Colours need not
 alternate; ``genmove COLOR`` asks the player for ``COLOR`` whoever is to move, and plays the answer on the
-board unless it is ``resign``. Scoring is Tromp-Taylor (area, no dead-stone removal), so
-``final_status_list dead`` is always empty.
+board unless it is ``resign``. ``final_score`` and ``final_status_list`` count the game as GNU Go does, dead
+stones removed (``minigo.scoring``), as far as the player can tell: its value net's ownership map, else its
+rollout policy's playouts; a player with neither counts the board as it stands. ``showboard`` and the game
+record keep the rules' Tromp-Taylor result of the board as it stands.
 
 Analysis, for players that have it (``minigo.mcts.MCTSPlayer``; others answer ``? not available for this
 player``): ``gogui-analyze_commands`` lists GoGui gfx commands, ``minigo-policy_heatmap [COLOR]`` (the priors)
@@ -47,9 +49,10 @@ import numpy as np
 
 from minigo import __version__, coords, sgf
 from minigo.clock import GameClock
-from minigo.go import BLACK, WHITE, IllegalMove, Position, Rules, color_name
+from minigo.go import BLACK, WHITE, IllegalMove, Position, Rules, color_name, format_result
 from minigo.players import RESIGN, Player
 from minigo.record import GameRecord, Move
+from minigo.scoring import playout_ownership, score_without_dead, status
 
 if TYPE_CHECKING:
     from minigo.mcts import SearchResult
@@ -466,18 +469,31 @@ class Engine:
         rules = self.rules
         return f"\n{self.position}\nkomi {rules.komi:g}, {rules.ko} ko, Tromp-Taylor: {self.position.result()}"
 
+    def _final_owners(self) -> np.ndarray:
+        """Who owns each point at the end (Black's view, [-1, 1]): the player's ownership map when it has one; else
+        its rollout policy's playouts from the board (seeded by the position, so a board always counts the same);
+        else the board as it stands (Tromp-Taylor: nothing dead), since uniform playouts misjudge too much."""
+        position = self.position
+        owners = self._ownership(position)
+        if owners is not None:
+            return owners
+        weights = getattr(getattr(self.player, "mcts", None), "rollout_weights", None)
+        if weights is not None:
+            return playout_ownership(position, np.random.default_rng(position.hash % 2**32), weights=weights)
+        return position.ownership().astype(np.float64)
+
     def _final_score(self, args: list[str]) -> str:
-        return self.position.result()
+        """The score with the dead stones taken off, as GNU Go counts a game (``minigo.scoring``)."""
+        return format_result(score_without_dead(self.position, self._final_owners()))
 
     def _final_status_list(self, args: list[str]) -> str:
         self._arity(args, 1, 1, "final_status_list alive|dead|seki")
-        status = args[0].lower()
-        if status not in ("alive", "dead", "seki"):
+        which = args[0].lower()
+        if which not in ("alive", "dead", "seki"):
             raise GTPFailure(f"invalid status {args[0]!r}: expected alive, dead or seki")
-        if status != "alive":
-            return ""  # Tromp-Taylor: every stone on the board counts as alive
         size = self.rules.size
-        return "\n".join(" ".join(coords.to_gtp(p, size) for p in chain) for chain in _chains(self.position))
+        listed = status(self.position, self._final_owners(), which)
+        return "\n".join(" ".join(coords.to_gtp(p, size) for p in chain) for chain in listed)
 
     def _printsgf(self, args: list[str]) -> str:
         self._arity(args, 0, 1, "printsgf [FILE]")
@@ -661,29 +677,6 @@ def _gfx(position: Position, influence: dict[int, float], labels: dict[int, str]
         lines.append("LABEL " + " ".join(f"{coords.to_gtp(p, size)} {text}" for p, text in labels.items()))
     lines.append(f"TEXT {text}")
     return "\n".join(lines)
-
-
-def _chains(position: Position) -> list[list[int]]:
-    """The chains (connected stones of one colour) of the board, each as its points in board order."""
-    size, board = position.size, position.board
-    seen = np.zeros(board.shape, dtype=bool)
-    chains = []
-    for start in np.flatnonzero(board).tolist():
-        if seen[start]:
-            continue
-        seen[start] = True
-        chain, stack = [], [start]
-        while stack:
-            point = stack.pop()
-            chain.append(point)
-            row, col = divmod(point, size)
-            for r, c in ((row - 1, col), (row + 1, col), (row, col - 1), (row, col + 1)):
-                other = r * size + c
-                if 0 <= r < size and 0 <= c < size and not seen[other] and board[other] == board[point]:
-                    seen[other] = True
-                    stack.append(other)
-        chains.append(sorted(chain))
-    return chains
 
 
 def serve(player: Player, rules: Rules, stdin: TextIO, stdout: TextIO, name: str = ENGINE_NAME) -> None:

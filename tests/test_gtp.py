@@ -342,7 +342,7 @@ def test_komi_changes_the_score_of_the_game_in_progress(fresh: GTPEngine) -> Non
     assert fresh.send("final_score") == "B+81"
 
 
-def test_final_status_list_tromp_taylor(fresh: GTPEngine) -> None:
+def test_final_status_list_without_an_ownership_map_counts_the_board_as_it_stands(fresh: GTPEngine) -> None:
     for move in ("b A1", "b A2", "w E5", "b J9"):
         fresh.send(f"play {move}")
     assert fresh.send("final_status_list dead") == ""
@@ -767,3 +767,22 @@ def test_a_size_the_player_cannot_play_is_unacceptable_and_changes_nothing(tmp_p
     move = answers(engine, "genmove w")[0]
     assert move.startswith("= ") and move.strip() != "= resign"
     assert answers(engine, "boardsize 9", "list_stones black") == ["= \n\n", "= \n\n"]  # a size it plays: cleared
+
+
+class HalvesPlayer(ScriptedPlayer):
+    """A player whose ownership map gives the board's left four columns to Black and the rest to White."""
+
+    def ownership(self, position: Position) -> np.ndarray:
+        return np.where(np.arange(position.size ** 2) % position.size <= 3, 1.0, -1.0)
+
+
+def test_final_status_list_and_final_score_take_the_dead_off_by_the_player_s_map() -> None:
+    engine = Engine(HalvesPlayer(), Rules(size=9, komi=0.5))
+    for row in range(1, 10):
+        answers(engine, f"play b D{row}", f"play w E{row}")
+    answers(engine, "play w B2", "play b H8")  # each deep in the other's half
+    assert sorted(answers(engine, "final_status_list dead")[0][2:].split()) == ["B2", "H8"]
+    assert answers(engine, "final_score") == ["= W+9.5\n\n"]  # Black 36, White 45: GNU Go's count
+    assert "Tromp-Taylor: W+0.5" in answers(engine, "showboard")[0]  # the rules' result of the board as it stands
+    alive = answers(engine, "final_status_list alive")[0]
+    assert "B2" not in alive and "D1" in alive
