@@ -10,6 +10,7 @@ import torch
 
 from minigo.go import Position
 from minigo.players import PlayerSpecError
+from minigo.rollout import NUM_FEATURES
 from models import bundled, checkpoint
 from models.nets import NetConfig, build
 from models.run_layout import RunLayout
@@ -84,3 +85,27 @@ def test_without_a_bundle_the_default_is_random_and_says_how_to_get_a_real_one(t
     assert cli.main(["gtp"]) == 0
     err = capsys.readouterr().err
     assert "playing random" in err and "minigo train --preset quick" in err
+
+
+def test_a_run_becomes_a_bundle_that_the_players_accept(tmp_path, monkeypatch):
+    from selfplay.bundle import main as bundle_main
+
+    torch.manual_seed(1)
+    run = RunLayout(tmp_path / "run")
+    policy = NetConfig(board_size=9, filters=8, blocks=1)
+    value = NetConfig(kind="value", board_size=9, filters=8, blocks=1, ownership_head=True)
+    rollout_config = NetConfig(kind="rollout", board_size=9, rollout_features=NUM_FEATURES)
+    for path, config in ((run.sl_policy, policy), (run.rl_policy, policy), (run.value, value),
+                         (run.rollout, rollout_config)):
+        checkpoint.save(path, build(config), config, stage=config.kind, metrics={"val_mse": 0.5})
+    run.metrics.write_text('{"stage": "rl", "iteration": 10, "win_rate_vs_sl": 0.7}\n')
+    out = tmp_path / "bundle"
+    assert bundle_main([str(run.root), "--out", str(out)]) == 0
+    card = (out / "CARD.md").read_text()
+    assert "70.0% at iteration 10" in card and "ownership" in card
+    (out / "CARD.md").write_text(card + "\nHow it was made: by hand.\n")
+    assert bundle_main([str(run.root), "--out", str(out)]) == 0  # remade: the notes below the marker stay
+    assert (out / "CARD.md").read_text().endswith("How it was made: by hand.\n")
+    monkeypatch.setattr(bundled, "BUNDLED_ROOT", out)
+    assert make_player("mcts:bundled,playouts=8,batch=4").board_size == 9
+    assert bundle_main([str(tmp_path / "nothing"), "--out", str(out)]) == 2
