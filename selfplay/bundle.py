@@ -56,7 +56,7 @@ def make_bundle(run_dir: Path, out: Path) -> list[str]:
              f"Made by `python -m selfplay.bundle {run_dir}` at commit {_commit()}; the run's configuration:", "",
              "```toml", run.config.read_text().strip() if run.config.exists() else "(no config.toml)", "```", "",
              "| file | size | what | figures (from the run's metrics.jsonl) |", "|---|---:|---|---|"]
-    for name, path in sources.items():
+    for path in sources.values():
         loaded = checkpoint.load(path)
         c = loaded.config
         shape = f"{c.filters}x{c.blocks}" if c.kind != "rollout" else f"{c.rollout_features} features"
