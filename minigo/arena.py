@@ -9,19 +9,27 @@ says why in its comment, so a buggy player never produces an unscorable game.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 
 from minigo.go import BLACK, Position, Rules, color_name
 from minigo.players import RESIGN, Player
 from minigo.record import GameRecord, Move
 
+OPENING = "opening"
+"""The SGF comment on the moves of a given opening (``play_game(opening=...)``), played for both players."""
+
 
 def play_game(black: Player, white: Player, rules: Rules, *, black_name: str | None = None,
-              white_name: str | None = None) -> GameRecord:
-    """Play one game; both players are ``reset`` first. Engine failures (a dead GNU Go) propagate."""
+              white_name: str | None = None, opening: Sequence[int] = ()) -> GameRecord:
+    """Play one game; both players are ``reset`` first. ``opening``: moves (points, Black first) played before
+    either player is asked, commented ``opening`` in the record. Engine failures (a dead GNU Go) propagate."""
     black.reset(rules)
     white.reset(rules)
     position = Position.empty(rules=rules)
     moves: list[Move] = []
+    for point in opening:
+        moves.append(Move(position.to_play, point, OPENING))
+        position = position.play(point)
     result = ""
     comment = ""
     while not position.is_game_over:

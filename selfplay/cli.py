@@ -435,7 +435,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 
 def _match_fields(args: argparse.Namespace) -> dict:
     """--size, --komi, --ko, --workers and --seed as MatchConfig / LadderConfig fields."""
-    fields = {"size": args.size, "komi": args.komi, "ko": args.ko, "seed": args.seed}
+    fields = {"size": args.size, "komi": args.komi, "ko": args.ko, "seed": args.seed,
+              "openings": args.openings if args.size == 9 else 0}  # expert games are bundled for 9x9 only
     if args.workers is not None:
         fields["workers"] = args.workers
     return fields
@@ -457,6 +458,10 @@ def _add_match_flags(parser: argparse.ArgumentParser) -> None:
                         "of cores)")
     parser.add_argument("--seed", type=SEED, default=0, help="match seed: game i's seeds come from (seed, i) "
                         "(default 0)")
+    parser.add_argument("--openings", type=_integer_in(0, 20), default=4, metavar="K",
+                        help="each pair of games starts from the first K moves of a bundled expert game, once with "
+                             "each colour, so that deterministic players play different games; 0: from the empty "
+                             "board; 9x9 only, where the expert games are bundled (default %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -478,7 +483,8 @@ def _eval(args: argparse.Namespace) -> None:
         except ValueError:
             raise UsageError(f"--sprt {args.sprt!r} is not ELO0,ELO1 with ELO0 < ELO1 (e.g. 0,35)") from None
     a, b = matches.resolve_spec(args.a), matches.resolve_spec(args.b)
-    out = args.out or matches.default_out(a, b, fields["size"], fields["komi"], fields["ko"], fields["seed"])
+    out = args.out or matches.default_out(a, b, fields["size"], fields["komi"], fields["ko"], fields["seed"],
+                                          openings=fields["openings"])
     try:
         config = matches.MatchConfig(a=a, b=b, out=out, games=games, sprt=sprt, **fields)
     except ValueError as exc:

@@ -124,6 +124,8 @@ class LadderConfig:
     """Every pair's match seed."""
     prior_games: float = 1.0
     """Virtual drawn games added to each pair that played, so that a clean sweep gives a finite rating."""
+    openings: int = 0
+    """Expert opening moves each pair of games starts from (``MatchConfig.openings``)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
@@ -209,7 +211,7 @@ def run_ladder(config: LadderConfig, progress: bool = True) -> LadderResult:
         a, b = sorted((specs[i], specs[j]))
         match = MatchConfig(a=a, b=b, out=config.out / "pairs" / pair_folder(a, b), games=config.games_per_pair,
                             size=config.size, komi=config.komi, ko=config.ko, workers=config.workers,
-                            seed=config.seed)
+                            seed=config.seed, openings=config.openings)
         result = run_match(match, progress, check=False, desc=f"pair {number}/{len(pairs)}")
         played += result.played_this_session
         matches.append(result)

@@ -12,7 +12,7 @@ from typing import Any
 
 from minigo.go import Rules
 from minigo.record import GameRecord
-from selfplay.stats import elo_from_score, wilson_interval
+from selfplay.stats import Z95, elo_from_score, wilson_interval
 
 __all__ = ["GameSummary", "MatchResult", "a_score", "format_match", "json_safe", "summarize", "summary_of"]
 
@@ -83,6 +83,12 @@ class MatchResult:
     failed: list[dict[str, Any]] = field(default_factory=list)
     """Games that could not be played: ``{"game": i, "error": "..."}``."""
     sprt: dict[str, Any] | None = None
+    openings: int = 0
+    """Opening moves each pair of games started from (0: none)."""
+    pairs: int = 0
+    """Pairs of games (one opening, both colours) with both games scored."""
+    pair_interval: tuple[float, float] | None = None
+    """95% interval of A's score rate over the pairs, the independent units of a match with openings."""
     played_this_session: int = 0
     seconds: float = 0.0
     """Wall-clock seconds of this session's playing (worker start-up included)."""
@@ -110,8 +116,10 @@ def json_safe(value: Any) -> Any:
 
 
 def summarize(games: Sequence[GameSummary], *, a: str, b: str, rules: Rules, seed: int, planned: int,
-              failed: Sequence[tuple[int, str]] = (), sprt: dict[str, Any] | None = None) -> MatchResult:
-    """The match summary over ``games`` (those without a result count as failed)."""
+              failed: Sequence[tuple[int, str]] = (), sprt: dict[str, Any] | None = None,
+              openings: int = 0) -> MatchResult:
+    """The match summary over ``games`` (those without a result count as failed). With ``openings``, games 2j and
+    2j+1 share an opening, so the pairs are the independent trials: their interval is given too."""
     failed_list = [{"game": index, "error": error} for index, error in failed]
     scored = [g for g in games if g.a_score is not None]
     failed_list += [{"game": g.index, "error": "no result in the record"} for g in games if g.a_score is None]
@@ -123,6 +131,17 @@ def summarize(games: Sequence[GameSummary], *, a: str, b: str, rules: Rules, see
     black_points = sum((g.a_score if g.a_is_black else 1.0 - g.a_score) for g in scored if g.a_score is not None)
     low, high = wilson_interval(total, n)
     rate = total / n if n else math.nan
+    pairs, pair_interval = 0, None
+    if openings:
+        by_pair: dict[int, list[float]] = {}
+        for g in scored:
+            by_pair.setdefault(g.index // 2, []).append(float(g.a_score))
+        means = [sum(v) / 2 for v in by_pair.values() if len(v) == 2]
+        pairs = len(means)
+        if pairs >= 2:
+            centre = sum(means) / pairs
+            spread = math.sqrt(sum((m - centre) ** 2 for m in means) / (pairs - 1) / pairs)
+            pair_interval = (max(0.0, centre - Z95 * spread), min(1.0, centre + Z95 * spread))
     return MatchResult(
         a=a, b=b, size=rules.size, komi=rules.komi, ko=rules.ko, seed=seed, games=planned, scored=n,
         a_wins=sum(1 for g in scored if g.a_score == 1.0), a_losses=sum(1 for g in scored if g.a_score == 0.0),
@@ -133,7 +152,8 @@ def summarize(games: Sequence[GameSummary], *, a: str, b: str, rules: Rules, see
         a_white_games=len(as_white), a_white_score=sum(g.a_score or 0.0 for g in as_white),
         black_rate=black_points / n if n else math.nan,
         average_length=sum(g.length for g in scored) / n if n else math.nan,
-        distinct_games=len({g.key for g in scored}), failed=failed_list, sprt=sprt)
+        distinct_games=len({g.key for g in scored}), failed=failed_list, sprt=sprt, openings=openings,
+        pairs=pairs, pair_interval=pair_interval)
 
 
 def _signed(elo: float) -> str:
@@ -165,6 +185,14 @@ def format_match(result: MatchResult) -> list[str]:
             f"average length {result.average_length:.1f} moves; distinct games {result.distinct_games} of "
             f"{result.scored}",
         ]
+        if result.pair_interval is not None:
+            pair_low, pair_high = result.pair_interval
+            lines.append(f"{result.pairs} pairs of games from {result.openings}-move expert openings (one with each "
+                         f"colour): A scores {result.win_rate:.1%} [95% over pairs {pair_low:.1%}, {pair_high:.1%}]")
+        if result.distinct_games < result.scored:
+            lines.append(f"warning: {result.scored - result.distinct_games} of {result.scored} games repeat an earlier "
+                         "one (deterministic players?): the interval counts them as independent trials; play them "
+                         "from expert openings (--openings 4) or let the players sample")
     lines.append(f"failed games: {len(result.failed)}" + (
         " (" + ", ".join(str(item["game"]) for item in result.failed[:10])
         + (", ..." if len(result.failed) > 10 else "") + ")" if result.failed else ""))

@@ -148,12 +148,13 @@ def check_players(specs: Sequence[str], rules: Rules) -> None:
 
 @dataclass(frozen=True)
 class MatchTask:
-    """Game ``index`` of a match: who is Black, and the seeds the two players get."""
+    """Game ``index`` of a match: who is Black, the seeds the two players get, and the opening played first."""
 
     index: int
     a_is_black: bool
     seed_a: int
     seed_b: int
+    opening: tuple[int, ...] = ()
 
 
 @dataclass
@@ -173,10 +174,28 @@ def game_seeds(match_seed: int, index: int) -> tuple[int, int]:
     return int(state[0] % np.uint64(_SEED_LIMIT)), int(state[1] % np.uint64(_SEED_LIMIT))
 
 
-def game_task(match_seed: int, index: int) -> MatchTask:
-    """Game ``index``: A plays Black in even games and White in odd ones, so colours alternate."""
+@functools.cache
+def expert_openings(size: int, moves: int) -> tuple[tuple[int, ...], ...]:
+    """The distinct first ``moves`` moves (no pass among them) of the bundled expert games for ``size``, sorted: the
+    openings a match with ``openings = moves`` draws from. A ValueError when no games are bundled for ``size``."""
+    from selfplay.game_import import bundled_games_path, load_games
+
+    games, _ = load_games(bundled_games_path(size), size=size)
+    pass_point = size * size
+    found = {tuple(m.point for m in game.moves[:moves]) for game in games if len(game.moves) > moves}
+    return tuple(sorted(o for o in found if pass_point not in o))
+
+
+def game_task(match_seed: int, index: int, openings: int = 0, size: int = 9) -> MatchTask:
+    """Game ``index``: A plays Black in even games and White in odd ones, so colours alternate. With ``openings``
+    = K, games 2j and 2j+1 start from the same first K moves of a bundled expert game, drawn for pair j, so that
+    two deterministic players play different games, and each opening once with each colour."""
     seed_a, seed_b = game_seeds(match_seed, index)
-    return MatchTask(index, index % 2 == 0, seed_a, seed_b)
+    opening: tuple[int, ...] = ()
+    if openings:
+        choices = expert_openings(size, openings)
+        opening = choices[int(np.random.default_rng([int(match_seed), index // 2, 1]).integers(len(choices)))]
+    return MatchTask(index, index % 2 == 0, seed_a, seed_b, opening)
 
 
 def play_task(a: Player, b: Player, task: MatchTask, rules: Rules, names: tuple[str, str]) -> GameRecord:
@@ -190,9 +209,9 @@ def play_task(a: Player, b: Player, task: MatchTask, rules: Rules, names: tuple[
             reseed(seed)
     name_a, name_b = names
     if task.a_is_black:
-        record = play_game(a, b, rules, black_name=name_a, white_name=name_b)
+        record = play_game(a, b, rules, black_name=name_a, white_name=name_b, opening=task.opening)
     else:
-        record = play_game(b, a, rules, black_name=name_b, white_name=name_a)
+        record = play_game(b, a, rules, black_name=name_b, white_name=name_a, opening=task.opening)
     note = (f"minigo eval: game {task.index}; A = {name_a} ({'Black' if task.a_is_black else 'White'}), "
             f"B = {name_b}; seeds A {task.seed_a}, B {task.seed_b}")
     record.comment = f"{note}\n{record.comment}" if record.comment else note
@@ -276,10 +295,13 @@ class MatchConfig:
     """Match seed: game i's seeds are drawn from (seed, i)."""
     sprt: SPRT | None = None
     """Stop early once this test decides; None plays all the games."""
+    openings: int = 0
+    """Opening moves from the bundled expert games, one opening per pair of games (colours swapped); 0: none."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
         integer("games", self.games, 1)
+        integer("openings", self.openings, 0, 20)
         integer("workers", self.workers, 1)
         integer("seed", self.seed, 0)
         self.rules  # noqa: B018 - checks size, komi and ko, with their own messages
@@ -292,14 +314,16 @@ class MatchConfig:
 
     def identity(self) -> dict[str, Any]:
         """What makes two runs the same match: a folder holds one."""
-        return {"a": self.a, "b": self.b, "size": self.size, "komi": float(self.komi), "ko": self.ko,
-                "seed": self.seed}
+        identity = {"a": self.a, "b": self.b, "size": self.size, "komi": float(self.komi), "ko": self.ko,
+                    "seed": self.seed}
+        return identity | ({"openings": self.openings} if self.openings else {})
 
 
-def default_out(a: str, b: str, size: int, komi: float, ko: str, seed: int, root: str = "runs/evals") -> Path:
+def default_out(a: str, b: str, size: int, komi: float, ko: str, seed: int, root: str = "runs/evals",
+                openings: int = 0) -> Path:
     """``runs/evals/<A>_vs_<B>_<size>x<size>_<hash>``: one folder per match, so rerunning a command resumes it."""
-    identity = json.dumps({"a": a, "b": b, "size": size, "komi": float(komi), "ko": ko, "seed": seed},
-                          sort_keys=True)
+    fields = {"a": a, "b": b, "size": size, "komi": float(komi), "ko": ko, "seed": seed}
+    identity = json.dumps(fields | ({"openings": openings} if openings else {}), sort_keys=True)
     digest = hashlib.sha1(identity.encode()).hexdigest()[:6]
     return Path(root) / f"{slug(a)}_vs_{slug(b)}_{size}x{size}_{digest}"
 
@@ -324,7 +348,7 @@ def _load_games(config: MatchConfig) -> dict[int, GameSummary]:
     for index, path in indexed_games(config.out / GAMES_FOLDER, 5):
         if index >= config.games:
             continue
-        task = game_task(config.seed, index)
+        task = game_task(config.seed, index, config.openings, config.size)
         try:
             record = load(path, ko=config.ko)
         except (OSError, SGFError, ValueError) as exc:
@@ -428,7 +452,7 @@ def run_match(config: MatchConfig, progress: bool = True, *, check: bool = True,
         _check_identity(config)
         state = _Progress(config, _load_games(config))
         pending = [] if state.finished else [i for i in range(config.games) if i not in state.done]
-        info = {**config.identity(), "games": config.games,
+        info = {**config.identity(), "games": config.games, "openings": config.openings,
                 "sprt": None if config.sprt is None else dataclasses.asdict(config.sprt),
                 "colours": "A is Black in even games, White in odd ones",
                 "game_seeds": "numpy SeedSequence([seed, index]).generate_state(2, uint64) % (2**31 - 1): A's, B's"}
@@ -440,6 +464,7 @@ def run_match(config: MatchConfig, progress: bool = True, *, check: bool = True,
                 played = _play(config, state, pending, progress, desc)
         finally:
             result = summarize(state.counted(), a=config.a, b=config.b, rules=config.rules, seed=config.seed,
+                               openings=config.openings,
                                planned=config.games, failed=state.counted_failures(), sprt=state.sprt_report())
             result.played_this_session = played
             result.seconds = time.monotonic() - start if pending else 0.0
@@ -456,7 +481,7 @@ def _play(config: MatchConfig, state: _Progress, pending: list[int], progress: b
         for index in pending:
             if state.finished:  # the SPRT has decided: no more games
                 return
-            yield game_task(config.seed, index)
+            yield game_task(config.seed, index, config.openings, config.size)
 
     def handle(outcome: MatchOutcome, bar: Any) -> bool:
         nonlocal saved

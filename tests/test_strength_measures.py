@@ -363,3 +363,35 @@ def test_a_ladder_of_specs_alone_chooses_its_folder_and_reuses_it(tmp_path, monk
     assert len(folders) == 1 and "played 2 new games" in first
     assert main(["ladder", "random,seed=2", "random,seed=1", *argv[3:]]) == 0  # same players, any order
     assert "played 0 new games" in capsys.readouterr().out
+
+
+def test_pairs_of_games_share_an_expert_opening_with_colours_swapped():
+    tasks = [game_task(3, i, openings=4, size=9) for i in range(8)]
+    for first, second in zip(tasks[::2], tasks[1::2], strict=True):
+        assert first.opening == second.opening and len(first.opening) == 4
+        assert first.a_is_black and not second.a_is_black
+    assert len({t.opening for t in tasks}) >= 3  # pairs draw their own openings
+    assert game_task(3, 5, openings=4, size=9) == tasks[5]  # and the same ones every time
+
+
+def test_deterministic_players_play_distinct_games_from_openings_and_the_interval_is_over_pairs(tmp_path):
+    import torch
+
+    from models import checkpoint
+    from models.nets import NetConfig, build
+
+    torch.manual_seed(0)
+    config = NetConfig(board_size=9, filters=8, blocks=1)
+    specs = []
+    for name in ("a", "b"):
+        specs.append(f"policy:{checkpoint.save(tmp_path / f'{name}.safetensors', build(config), config)}")
+    plain = MatchConfig(a=specs[0], b=specs[1], out=tmp_path / "plain", games=6, size=9, workers=1)
+    result = matches.run_match(plain, progress=False)
+    assert result.distinct_games <= 2  # two greedy nets replay the same two games
+    assert any(line.startswith("warning: 4 of 6 games repeat") for line in format_match(result))
+    paired = dataclasses.replace(plain, out=tmp_path / "paired", openings=4)
+    result = matches.run_match(paired, progress=False)
+    assert result.distinct_games >= 4 and result.pairs == 3 and result.pair_interval is not None
+    record = load(tmp_path / "paired" / "games" / "00000.sgf")
+    assert [m.comment for m in record.moves[:5]] == ["opening"] * 4 + [""]
+    assert any("pairs of games from 4-move expert openings" in line for line in format_match(result))
