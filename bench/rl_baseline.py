@@ -37,6 +37,7 @@ from minigo.go import Rules  # noqa: E402
 from models import checkpoint  # noqa: E402
 from models.nets import masked_log_softmax  # noqa: E402
 from models.run_layout import RunLayout  # noqa: E402
+from selfplay.game_runs import worker_count  # noqa: E402
 from selfplay.rl import current_moves, match_tasks  # noqa: E402
 from selfplay.workers import play_lockstep, policy_from_checkpoint  # noqa: E402
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in [policy_path, opponent_path, *values.values()]:
         if not path.is_file():
             parser.error(f"{path}: no such checkpoint file (expected a run folder with stages sl and rl done)")
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    torch.set_num_threads(worker_count())
     loaded = checkpoint.load(policy_path, kind="policy")
     rules = Rules(size=loaded.config.board_size)
     started = time.time()

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from pathlib import Path
 # Python puts this script's folder first on sys.path, where bench/selfplay.py would shadow the selfplay package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+from selfplay.game_runs import worker_count  # noqa: E402
 from selfplay.match_results import MatchResult  # noqa: E402
 from selfplay.matches import MatchConfig, MatchError, check_players, run_match  # noqa: E402
 
@@ -112,7 +112,7 @@ def main() -> int:
     parser.add_argument("--chunk", type=int, default=20, help="games added to each match a round (default %(default)s)")
     parser.add_argument("--playouts", type=int, default=400, help="MCTS playouts a move (default %(default)s)")
     parser.add_argument("--c-puct", type=float, help="MCTS exploration constant (default: the player's, 5)")
-    parser.add_argument("--workers", type=int, default=max(1, len(os.sched_getaffinity(0))),
+    parser.add_argument("--workers", type=int, default=worker_count(),
                         help="worker processes (default: the cores this process may use)")
     parser.add_argument("--only", default=",".join(o.key for o in OPPONENTS),
                         help="matches to play, comma-separated (default: all)")
