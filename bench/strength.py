@@ -117,6 +117,9 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(o.key for o in OPPONENTS),
                         help="matches to play, comma-separated (default: all)")
     parser.add_argument("--seed", type=int, default=11, help="match seed (default %(default)s)")
+    parser.add_argument("--openings", type=int, default=4, choices=range(0, 21), metavar="K",
+                        help="pairs of games start from K-move expert openings, one with each colour, so that "
+                             "players without noise play different games (0: the empty board; default %(default)s)")
     parser.add_argument("--out", help="folder of the match folders (default RUN/strength)")
     parser.add_argument("--json", metavar="PATH", help="also write the table's figures here")
 
@@ -150,7 +153,7 @@ def main() -> int:
 
     def config(opponent: Opponent, games: int) -> MatchConfig:
         return MatchConfig(a=mcts, b=opponent.spec(run, mcts), out=out / f"mcts-vs-{opponent.key}", games=games,
-                           workers=args.workers, seed=args.seed)
+                           workers=args.workers, seed=args.seed, openings=args.openings)
 
     playable: list[Opponent] = []
     for opponent in chosen:
