@@ -13,9 +13,9 @@ spec asks for ``mcts``), so ``minigo`` itself stays free of torch.
   ``lambda``: the leaf's mix ``(1 - lambda) * v + lambda * z_rollout``, default 0.5 with a value net and 1
   (rollouts only) without one; a ``lambda`` below 1 needs a value net. ``lambda_end`` / ``lambda_moves`` (60):
   lambda rises (or falls) linearly with the leaf's move number from ``lambda`` to ``lambda_end`` at move
-  ``lambda_moves``, so a value net weak in decided endings can leave them to rollouts. ``c_puct`` (5),
-  ``batch`` (leaves per network call, 16), ``resign`` (resign when the chosen move's Q, in [-1, 1], falls below
-  it; off by default), ``threads`` (rollout threads, default 1), ``seed``, ``device`` (``cpu``, ``cuda``...;
+  ``lambda_moves``, so a value net weak in decided endings can leave them to rollouts. ``c_puct`` (5), ``fpu``
+  (first-play urgency reduction, 0), ``batch`` (leaves per network call, 16), ``resign`` (resign when the
+  chosen move's Q, in [-1, 1], falls below it; off by default), ``threads`` (rollout threads, default 1), ``seed``, ``device`` (``cpu``, ``cuda``...;
   default ``cpu``).
 
 The networks sit behind ``CachedEvaluator``: one ``NetEvaluator`` call per batch of leaves, with the answers kept
@@ -158,6 +158,7 @@ def mcts_player_from_spec(spec: PlayerSpec) -> players.Player:
     mixing_end = spec.number("lambda_end", 0, 1)
     mixing_moves = spec.number("lambda_moves", 1, 10**6, integer=True)
     c_puct = spec.number("c_puct", 0, 1e6)
+    fpu = spec.number("fpu", 0, 2)
     batch = spec.number("batch", 1, 4096, integer=True)
     resign = spec.number("resign", -1, 1)
     threads = spec.number("threads", 1, 256, integer=True)
@@ -185,6 +186,7 @@ def mcts_player_from_spec(spec: PlayerSpec) -> players.Player:
         playouts = 400
     config = SearchConfig(playouts=None if playouts is None else int(playouts), seconds=seconds,
                           c_puct=5.0 if c_puct is None else float(c_puct), mixing=float(mixing),
+                          fpu_reduction=0.0 if fpu is None else float(fpu),
                           mixing_end=None if mixing_end is None else float(mixing_end),
                           mixing_moves=60 if mixing_moves is None else int(mixing_moves),
                           batch_size=16 if batch is None else int(batch), resign_threshold=resign,

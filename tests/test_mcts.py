@@ -488,3 +488,24 @@ def test_lz_info_of_a_search_result() -> None:
     line = lz_info(result)
     assert line.count("info move ") == int((result.visits > 0).sum())
     assert "summary" not in result.summary() and result.summary().startswith(to_gtp(result.move, 5))
+
+
+def test_first_play_urgency_reduction_keeps_the_search_on_the_prior_s_moves() -> None:
+    class Peaked(UniformEvaluator):
+        """Half the prior on one point, the rest spread; every position looks even."""
+
+        def evaluate(self, positions):
+            priors, values = super().evaluate(positions)
+            priors = priors * 0.5
+            priors[:, 12] += 0.5
+            return priors, np.zeros(len(positions))
+
+    position = Position.empty(5)
+    plain = MCTS(Peaked(), SearchConfig(playouts=120, mixing=0.0, c_puct=1.0)).search(position)
+    reduced = MCTS(Peaked(), SearchConfig(playouts=120, mixing=0.0, c_puct=1.0, fpu_reduction=0.5)).search(position)
+    # with Q = 0 for unvisited moves, every child looks as good as the visited ones and gets tried; with the
+    # reduction, unvisited moves look worse than the parent's value and fewer are tried
+    assert (reduced.visits > 0).sum() < (plain.visits > 0).sum()
+    assert reduced.visits.sum() == plain.visits.sum() == 120
+    same = MCTS(Peaked(), SearchConfig(playouts=120, mixing=0.0, c_puct=1.0, fpu_reduction=0.0)).search(position)
+    assert np.array_equal(same.visits, plain.visits)  # 0 is the paper's search, unchanged
