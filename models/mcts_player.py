@@ -15,8 +15,8 @@ spec asks for ``mcts``), so ``minigo`` itself stays free of torch.
   lambda rises (or falls) linearly with the leaf's move number from ``lambda`` to ``lambda_end`` at move
   ``lambda_moves``, so a value net weak in decided endings can leave them to rollouts. ``c_puct`` (5), ``fpu``
   (first-play urgency reduction, 0), ``batch`` (leaves per network call, 16), ``resign`` (resign when the
-  chosen move's Q, in [-1, 1], falls below it; off by default), ``threads`` (rollout threads, default 1), ``seed``, ``device`` (``cpu``, ``cuda``...;
-  default ``cpu``).
+  chosen move's Q, in [-1, 1], falls below it; off by default), ``threads`` (rollout threads, default 1),
+  ``seed``, ``device`` (``cpu``, ``cuda``...; default ``cpu``).
 
 The networks sit behind ``CachedEvaluator``: one ``NetEvaluator`` call per batch of leaves, with the answers kept
 by position so that a position met again (a transposition, a search after ``undo``) costs no network call.
