@@ -52,7 +52,7 @@ from minigo.clock import GameClock
 from minigo.go import BLACK, WHITE, IllegalMove, Position, Rules, color_name, format_result
 from minigo.players import RESIGN, Player
 from minigo.record import GameRecord, Move
-from minigo.scoring import playout_ownership, score_without_dead, status
+from minigo.scoring import final_owners, score_without_dead, status
 
 if TYPE_CHECKING:
     from minigo.mcts import SearchResult
@@ -470,17 +470,11 @@ class Engine:
         return f"\n{self.position}\nkomi {rules.komi:g}, {rules.ko} ko, Tromp-Taylor: {self.position.result()}"
 
     def _final_owners(self) -> np.ndarray:
-        """Who owns each point at the end (Black's view, [-1, 1]): the player's ownership map when it has one; else
-        its rollout policy's playouts from the board (seeded by the position, so a board always counts the same);
-        else the board as it stands (Tromp-Taylor: nothing dead), since uniform playouts misjudge too much."""
-        position = self.position
-        owners = self._ownership(position)
-        if owners is not None:
-            return owners
-        weights = getattr(getattr(self.player, "mcts", None), "rollout_weights", None)
-        if weights is not None:
-            return playout_ownership(position, np.random.default_rng(position.hash % 2**32), weights=weights)
-        return position.ownership().astype(np.float64)
+        """Who owns each point at the end (Black's view, [-1, 1]), as the window's count has it too
+        (``minigo.scoring.final_owners``): the player's ownership map when it has one; else its rollout policy's
+        playouts from the board (seeded by the position, so a board always counts the same); else the board as it
+        stands (Tromp-Taylor: nothing dead), since uniform playouts misjudge too much."""
+        return final_owners(self.position, self.player).owners
 
     def _final_score(self, args: list[str]) -> str:
         """The score with the dead stones taken off, as GNU Go counts a game (``minigo.scoring``)."""

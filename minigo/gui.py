@@ -6,11 +6,13 @@ events, ``poll``, draw. The layers below it need no pygame and are tested on the
 
 - ``minigo.gui_geometry``: where things are in pixels (``compute_layout``, ``point_to_pixel``,
   ``pixel_to_point``, the buttons);
-- ``minigo.gui_analysis``: what the bot thought (``Analysis``) and who it expects to own each point, read off
-  any player;
+- ``minigo.gui_analysis``: what the bot thought (``Analysis``), who it expects to own each point, and the
+  end-of-game count with the dead taken off (``FinalCount``), read off any player;
 - ``minigo.gui_view``: ``GameView``, the game as the window sees it, with the bot's search in a background thread,
   and the window's environment (``display_problem``, the games folder);
-- ``minigo.go``: the rules' facts the window uses (star and handicap points, ``Position.territory()``).
+- ``minigo.go``: the rules' facts the window uses (star and handicap points, ``Position.territory()``);
+- ``minigo.scoring``: the end-of-game count, with the stones a bot's ownership map or rollout playouts call dead
+  taken off (the order ``minigo gtp``'s ``final_score`` uses; the record keeps the Tromp-Taylor result).
 
 It is over 600 lines on purpose: all of pygame (sprites, board, panel, event loop) stays in this one file, the
 only one to read or replace if the toolkit changes.
@@ -25,7 +27,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -255,17 +257,22 @@ def _board_layer(geometry: BoardGeometry) -> pygame.Surface:
     return surface
 
 
-def _draw_stones(surface: pygame.Surface, geometry: BoardGeometry, board: np.ndarray) -> None:
+def _draw_stones(surface: pygame.Surface, geometry: BoardGeometry, board: np.ndarray,
+                 dead: Collection[int] = ()) -> None:
+    """The stones with their shadows; those on the points in ``dead`` faded, without a shadow (taken off by the
+    end-of-game count, but still there by the rules)."""
     radius = geometry.stone_radius
     shadow = _shadow(radius)
     points = np.flatnonzero(board).tolist()
     dx, dy = 0.10 * radius, 0.16 * radius
     for point in points:
-        x, y = point_to_pixel(geometry, point)
-        _blit_center(surface, shadow, x + dx, y + dy)
+        if point not in dead:
+            x, y = point_to_pixel(geometry, point)
+            _blit_center(surface, shadow, x + dx, y + dy)
     for point in points:
         x, y = point_to_pixel(geometry, point)
-        _blit_center(surface, _stone(radius, int(board[point])), x, y)
+        color = int(board[point])
+        _blit_center(surface, _ghost(radius, color, 140) if point in dead else _stone(radius, color), x, y)
 
 
 def _draw_last_move(surface: pygame.Surface, geometry: BoardGeometry, position: Position) -> None:
@@ -279,8 +286,9 @@ def _draw_last_move(surface: pygame.Surface, geometry: BoardGeometry, position: 
     pygame.draw.circle(surface, PALETTE.last_move, (x, y), max(2, radius * 0.14))
 
 
-def _draw_territory(surface: pygame.Surface, geometry: BoardGeometry, position: Position) -> None:
-    owner = position.territory()
+def _draw_territory(surface: pygame.Surface, geometry: BoardGeometry, owner: np.ndarray) -> None:
+    """A small square of the owner's colour on each point of ``owner`` (``(size*size,)``, BLACK, WHITE or 0):
+    the territory as it counts (``Position.territory()``, of the board with the dead taken off at the end)."""
     half = max(3, round(geometry.spacing * PROPORTIONS.territory / 2))
     for point in np.flatnonzero(owner).tolist():
         x, y = point_to_pixel(geometry, point)
@@ -348,17 +356,34 @@ def _ghost_points(position: Position, pv: Sequence[int], most: int = 5) -> list[
     return points
 
 
-def _draw_pv(surface: pygame.Surface, geometry: BoardGeometry, position: Position, pv: Sequence[int]) -> None:
-    """The principal variation as numbered translucent stones, the side to move first."""
+def _draw_pv(surface: pygame.Surface, geometry: BoardGeometry, position: Position, pv: Sequence[int],
+             heat: np.ndarray | None = None) -> None:
+    """The principal variation as numbered translucent stones, the side to move first. ``heat``: the heat map
+    under them (``_draw_heat`` leaves their points out); a ghost on a point of 1% or more says its share in small
+    type below its number, where the board has room (a spacing of 40 pixels), so that neither hides the other."""
     radius = geometry.stone_radius
     color = position.to_play
-    size = int(max(10, geometry.spacing * 0.40))
+    s = geometry.spacing
+    size = int(max(10, s * 0.40))
+    share_size = int(max(9, s * 0.22))
     for number, point in enumerate(pv, start=1):
         x, y = point_to_pixel(geometry, point)
         _blit_center(surface, _ghost(radius, color, 175), x, y)
         ink = (250, 250, 250) if color == BLACK else (20, 20, 20)
-        _text(surface, str(number), size, ink, bold=True, center=(x, y))
+        share = float(heat[point]) if heat is not None and s >= 40 else 0.0
+        if share >= 0.01:
+            _text(surface, str(number), size, ink, bold=True, center=(x, y - 0.12 * s))
+            _text(surface, f"{round(100 * share)}%", share_size, ink, bold=True, center=(x, y + 0.22 * s))
+        else:
+            _text(surface, str(number), size, ink, bold=True, center=(x, y))
         color = -color
+
+
+def _analysis_on_board(view: GameView, shown: tuple[Analysis, tuple[int, ...]]) -> bool:
+    """Whether the heat map and the line belong on the board: not once the game is over, nor when the bot's move
+    was a pass (its share of a policy's prior is often 0%, and the board's candidates are what it did not play)."""
+    analysis, played = shown
+    return not view.game_over and not (played and played[0] == analysis.position.pass_point)
 
 
 def _draw_panel(surface: pygame.Surface, view: GameView, layout: Layout, mouse: tuple[int, int] | None,
@@ -474,6 +499,13 @@ def _panel_thinking(surface: pygame.Surface, view: GameView, x: int, y: int, inn
     y += 22
     if not view.overlay or shown is None:
         return y
+    if not _analysis_on_board(view, shown):  # nothing on the board, and no share of a move that was not played
+        note = "Game over: browse back (\u2190) to see it." if view.game_over else \
+            f"{color_name(shown[0].position.to_play).capitalize()} passed: no heat map for a pass."
+        for line in _wrap(note, 14, inner):
+            _text(surface, line, 14, PALETTE.dim, topleft=(x, y))
+            y += 19
+        return y
     analysis, played = shown
     what = (f"visit share, {analysis.playouts} playouts" if analysis.source == "visits" and analysis.playouts
             else "visit share" if analysis.source == "visits" else "policy prior")
@@ -514,20 +546,43 @@ def _panel_ownership(surface: pygame.Surface, view: GameView, x: int, y: int, in
 
 
 def _panel_result(surface: pygame.Surface, view: GameView, x: int, y: int, inner: int) -> int:
-    """Once the game is over: the result, why it ended, and after two passes each side's Tromp-Taylor area."""
+    """Once the game is over: the result, why it ended, and after two passes each side's area. When a bot's map or
+    playouts find dead stones, the result shown is the count with them taken off, and two lines say which result
+    is which: that count, and the rules' (Tromp-Taylor, of every stone on the board), which the record keeps."""
     pygame.draw.line(surface, PALETTE.panel_line, (x, y), (x + inner, y))
     y += 12
     if view.game_over:
-        _text(surface, f"{view.result}", 34, PALETTE.accent, bold=True, topleft=(x, y))
-        _text(surface, view.end_reason, 15, PALETTE.dim, topleft=(x + 4, y + 40))
+        count = view.final_count()
+        counted = count if count is not None and count.dead else None
+        headline = counted.result if counted else f"{view.result}"
+        areas: list[str] = []
         if view.position.is_game_over:
-            black, white = view.position.area()
+            black, white = (counted.counted if counted else view.position).area()
             komi = view.rules.komi
-            _text(surface, f"Black {black}", 16, PALETTE.text, topright=(x + inner, y + 2))
-            _text(surface, f"White {white} + {komi:g} = {white + komi:g}", 16, PALETTE.text,
-                  topright=(x + inner, y + 22))
+            areas = [f"Black {black}", f"White {white} + {komi:g} = {white + komi:g}"]
+            for row, line in enumerate(areas):
+                _text(surface, line, 16, PALETTE.text, topright=(x + inner, y + 2 + 20 * row))
             _text(surface, "area: stones + territory", 13, PALETTE.dim, topright=(x + inner, y + 44))
+        room = inner - max((_font(16).size(line)[0] for line in areas), default=0) - 12
+        size = next((size for size in (34, 30, 26) if _font(size, True).size(headline)[0] <= room), 22)
+        _text(surface, headline, size, PALETTE.accent, bold=True, topleft=(x, y + (34 - size) // 2))
+        _text(surface, view.end_reason, 15, PALETTE.dim, topleft=(x + 4, y + 40))
         y += 68
+        if counted is not None:
+            stones = f"{counted.dead_stones} stone{'s' if counted.dead_stones != 1 else ''}"
+            lines = [(f"count, dead stones removed: {counted.result}", PALETTE.text),
+                     (f"rules (Tromp-Taylor, as recorded): {view.result}" if view.result == view.position.result()
+                      else f"rules (Tromp-Taylor): {view.position.result()}; recorded: {view.result}", PALETTE.text),
+                     (f"{counted.judged_by} judged {stones} dead", PALETTE.dim)]
+        elif count is not None and count.source != "board":
+            lines = [(f"nothing removed as dead (by {count.judged_by})", PALETTE.dim)]
+        else:
+            lines = []
+        for text, colour in lines:
+            for line in _wrap(text, 14, inner):
+                _text(surface, line, 14, colour, topleft=(x, y))
+                y += 19
+        y += 4 if lines else 0
     return y
 
 
@@ -592,22 +647,28 @@ def draw(surface: pygame.Surface, view: GameView, *, hover: int | None = None,
     position = view.position
     shown = view.shown_analysis() if view.overlay else None
     owners = view.shown_ownership() if view.ownership_overlay else None
-    if view.game_over and position.is_game_over and owners is None:  # two passes: Tromp-Taylor territory
-        _draw_territory(surface, geometry, position)
+    # two passes: the territory as it counts, the dead (by a bot's map or playouts; none without) taken off
+    ended = view.game_over and position.is_game_over and owners is None
+    count = view.final_count() if ended else None
+    dead = {point for chain in count.dead for point in chain} if count is not None else set()
     ghosts: Sequence[int] = ()
     show_hover = hover is not None and view.human_to_play() and view.job is None and \
         0 <= hover < position.pass_point and bool(view.legal_moves()[hover])
-    if shown is not None:
-        analysis, played = shown
+    on_board = shown if shown is not None and _analysis_on_board(view, shown) else None
+    if on_board is not None:
+        analysis, played = on_board
         if tuple(analysis.pv[:len(played)]) == played:
             ghosts = _ghost_points(position, analysis.pv[len(played):])
         _draw_heat(surface, geometry, position, analysis, skip=[*ghosts, hover] if show_hover else ghosts)
-    _draw_stones(surface, geometry, position.board)
+    _draw_stones(surface, geometry, position.board, dead)
+    if ended:  # on the empty points and on the dead stones, faded
+        _draw_territory(surface, geometry, (count.counted if count is not None else position).territory())
     if owners is not None:
         _draw_ownership(surface, geometry, position, owners)
     _draw_last_move(surface, geometry, position)
     if ghosts:
-        _draw_pv(surface, geometry, position, ghosts)
+        assert on_board is not None
+        _draw_pv(surface, geometry, position, ghosts, on_board[0].heat)
     if show_hover:
         assert hover is not None
         x, y = point_to_pixel(geometry, hover)

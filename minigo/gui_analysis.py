@@ -1,26 +1,30 @@
 """What a bot thought, read off any player without knowing its kind: the heat map, line and value the window
-shows with A, and the ownership map it shows with O. No pygame.
+shows with A, the ownership map it shows with O, and the dead stones it sees when the game ends. No pygame.
 
 Duck-typed, so that any player can offer it: ``player.last_search`` after ``play()`` with ``visits`` and
 ``prior`` (per point, the pass last, or aligned with a ``moves`` array), ``pv`` (points) and ``value`` (for the
 player to move at the root, in [-1, 1]), as ``minigo.mcts.SearchResult`` has; else the priors of
 ``player.evaluator.evaluate([position])`` (a policy network) and its greedy line. Who owns what:
 ``player.ownership(position)``, ``(size*size,)`` in [-1, 1] from Black's view, or None (as
-``minigo.mcts.MCTSPlayer`` offers it from a value net with an ownership head).
+``minigo.mcts.MCTSPlayer`` offers it from a value net with an ownership head), read by ``ownership_of``, which
+lives in ``minigo.scoring`` beside the end-of-game count that uses it too. The count (``count_game``) takes off
+the stones that map calls dead, or a rollout policy's playouts do, in the order GTP's ``final_score`` prefers.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from minigo.go import IllegalMove, Position
+from minigo.go import IllegalMove, Position, color_name, format_result
+from minigo.scoring import dead_chains, final_owners, ownership_of, without
 
 __all__ = [
-    "Analysis", "analyse", "analysis_from_search", "analysis_from_evaluator", "can_analyse", "ownership_of",
-    "ownership_summary",
+    "Analysis", "FinalCount", "analyse", "analysis_from_search", "analysis_from_evaluator", "can_analyse",
+    "count_game", "ownership_of", "ownership_summary",
 ]
 
 
@@ -128,20 +132,6 @@ def analyse(player: object, position: Position) -> Analysis | None:
     return None
 
 
-def ownership_of(player: object, position: Position) -> np.ndarray | None:
-    """``player.ownership(position)`` as ``(size*size,)`` float in [-1, 1] from Black's view (+1: Black will own
-    the point); None when the player offers no map, answers None, or fails (a net for another board size)."""
-    ownership = getattr(player, "ownership", None)
-    try:
-        owners = ownership(position) if callable(ownership) else None
-    except Exception:  # noqa: BLE001 - a map that cannot be had is just not shown
-        return None
-    if owners is None:
-        return None
-    owners = np.asarray(owners, dtype=np.float64).reshape(-1)
-    return np.clip(owners, -1, 1) if owners.size == position.size ** 2 and np.isfinite(owners).all() else None
-
-
 def ownership_summary(owners: np.ndarray, komi: float) -> str:
     """The area and margin an ownership map adds up to, as ``minigo-ownership``'s TEXT line in GTP says it:
     Black's area is the sum of the positive values, White's of the negative ones, and White gets ``komi``."""
@@ -149,3 +139,48 @@ def ownership_summary(owners: np.ndarray, komi: float) -> str:
     margin = black - white - komi
     return (f"expected area: Black {black:.1f}, White {white:.1f}, komi {komi:g}: "
             f"{'B' if margin > 0 else 'W'}+{abs(margin):.1f}")
+
+
+@dataclass(frozen=True)
+class FinalCount:
+    """The count of a finished game with the dead stones taken off, beside the rules' (Tromp-Taylor) result of the
+    board as it stands, which the game record keeps."""
+
+    position: Position
+    """The final board, every stone on it."""
+    counted: Position
+    """The board with the dead chains taken off: its ``area()``, ``territory()`` and ``score()`` are the count's."""
+    dead: tuple[tuple[int, ...], ...]
+    """The dead chains, each as its points; empty when nothing is dead."""
+    source: str
+    """Who judged: ``map`` (a player's ownership map), ``playouts`` (its rollout policy's) or ``board`` (no player
+    can judge: nothing is removed, the count is the rules' result)."""
+    judge: str = ""
+    """The colour of the player that judged (``White``), '' for ``board``."""
+
+    @property
+    def result(self) -> str:
+        """The count's result: ``W+9.5``."""
+        return format_result(self.counted.score())
+
+    @property
+    def dead_stones(self) -> int:
+        return sum(len(chain) for chain in self.dead)
+
+    @property
+    def judged_by(self) -> str:
+        """``White's ownership map``, ``Black's rollout playouts``, or '' when nobody judged."""
+        what = {"map": "ownership map", "playouts": "rollout playouts"}.get(self.source)
+        return f"{self.judge}'s {what}" if what else ""
+
+
+def count_game(position: Position, players: Mapping[int, object | None]) -> FinalCount:
+    """The count of ``position`` (a finished game) as ``minigo gtp``'s ``final_score`` makes it
+    (``minigo.scoring.final_owners``): the bots' ownership map (the side to move's first), else a rollout policy's
+    playouts, else the board as it stands. ``players`` maps BLACK and WHITE to a player, or None for a person."""
+    order = [position.to_play, -position.to_play]
+    owners, source, judge = final_owners(position, *(players.get(color) for color in order))
+    dead = dead_chains(position, owners) if source != "board" else []
+    color = next((c for c in order if judge is not None and players.get(c) is judge), None)
+    name = color_name(color).capitalize() if color is not None else ""
+    return FinalCount(position, without(position, dead), tuple(tuple(chain) for chain in dead), source, name)

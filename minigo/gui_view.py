@@ -4,8 +4,8 @@ environment (is there a display, where are games saved).
 ``GameView`` holds the line of positions and a cursor into it, which seats are human, the status line, the
 overlay toggles, the result, and the bot's thread. Its actions (``play_point``, ``pass_move``, ``undo``,
 ``resign``, ``new_game``, ``save``, ``toggle_overlay``, ``toggle_ownership``, ``browse``...) are what clicks and
-keys in ``minigo.gui`` call; ``poll()`` collects the bot's move and starts the next search. Tests drive it
-directly, without a window.
+keys in ``minigo.gui`` call; ``poll()`` collects the bot's move and starts the next search; ``final_count()``
+is the count of a game ended by two passes, the dead taken off. Tests drive it directly, without a window.
 
 The bot always thinks in a daemon thread (``_BotJob``), so the window stays responsive. A search whose answer is
 no longer wanted (after an undo, a new game, or closing) is cancelled: its answer is thrown away, and closing
@@ -30,7 +30,15 @@ import numpy as np
 
 from minigo import coords, sgf
 from minigo.go import BLACK, WHITE, IllegalMove, Position, Rules, color_name, handicap_points
-from minigo.gui_analysis import Analysis, analyse, analysis_from_evaluator, can_analyse, ownership_of
+from minigo.gui_analysis import (
+    Analysis,
+    FinalCount,
+    analyse,
+    analysis_from_evaluator,
+    can_analyse,
+    count_game,
+    ownership_of,
+)
 from minigo.players import RESIGN, Player
 from minigo.record import GameRecord, Move
 
@@ -169,6 +177,7 @@ class GameView:
         self._analyses: dict[int, Analysis] = {}  # by id() of the analysed position, which the line keeps alive
         self._ownerships: dict[int, tuple[Position, np.ndarray]] = {}  # likewise, with the position to check id()
         self._no_ownership: set[int] = set()  # id() of the players that answered None: asked no more
+        self._count: FinalCount | None = None  # the end-of-game count of the last finished line, kept
         self._legal: tuple[Position | None, np.ndarray | None] = (None, None)
         self._needs_reset = {id(p) for p in self.players.values() if p is not None}
         self._new_line(record=record, start=start)
@@ -449,7 +458,11 @@ class GameView:
         self.result, self.end_reason = result, reason
         self._dirty = True
         where = self._autosave()
-        self.status = f"Game over ({reason}): {result}." + (f" Saved {_shown_path(where)}" if where else "")
+        count = self.final_count()
+        said = result
+        if count is not None and count.dead:
+            said = f"{count.result} counted, {result} by the rules"
+        self.status = f"Game over ({reason}): {said}." + (f" Saved {_shown_path(where)}" if where else "")
 
     def _autosave_path(self) -> Path:
         if self._game_file is None:
@@ -624,12 +637,27 @@ class GameView:
             self._no_ownership.add(id(player))
         return None
 
+    def final_count(self) -> FinalCount | None:
+        """The count of a game that ended on the board (two passes, or the move cap) while its end is shown: the
+        dead stones taken off as ``minigo gtp``'s ``final_score`` takes them (``gui_analysis.count_game``: a bot's
+        ownership map, else its rollout policy's playouts, else nothing dead). None otherwise, and while a
+        cancelled search still runs (the player's network is busy); made once per final position, then kept."""
+        position = self.position
+        if not (self.game_over and position.is_game_over):
+            return None
+        if self._count is not None and self._count.position is position:
+            return self._count
+        if self.job is not None or self._stale:
+            return None
+        self._count = count_game(position, self.players)
+        return self._count
+
     def redraw_key(self) -> tuple:
         """Everything about the game that its picture depends on, besides the window's size and the mouse: while
         it stays equal, an idle window need not be drawn again."""
         return (id(self.position), self.cursor, len(self.line), self.status, self.thinking_text(), self.overlay,
                 self.paused, self.result, self.bot_error, self.job is None, len(self._analyses),
-                self.ownership_overlay, len(self._ownerships), id(self.players[BLACK]))
+                self.ownership_overlay, len(self._ownerships), id(self.players[BLACK]), bool(self._stale))
 
     def last_estimate(self) -> tuple[int, float, str] | None:
         """The latest bot estimate on the line up to the shown position: (its colour, its win probability,

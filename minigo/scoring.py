@@ -10,19 +10,25 @@ is dead; removing the dead and counting area again gives :func:`score_without_de
 in seki when every empty point it touches lies in a small region shared with the opponent (no eye, no
 territory: the few liberties of a seki).
 
-``minigo gtp``'s ``final_status_list`` and ``final_score`` and the window's end-of-game count use it; the game
-record keeps the Tromp-Taylor result of the board as it stands, as the rules say.
+Where the map comes from is :func:`final_owners`, shared by ``minigo gtp``'s ``final_status_list`` and
+``final_score`` and the window's end-of-game count: the player's own map, else its rollout policy's playouts, else
+the board as it stands (nothing dead). The game record keeps the Tromp-Taylor result of the board as it stands, as
+the rules say.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from minigo.go import BLACK, EMPTY, WHITE, Position, random_playout
 
-__all__ = ["DEAD", "chains", "dead_chains", "playout_ownership", "score_without_dead", "seki_chains", "status"]
+__all__ = [
+    "DEAD", "FinalOwners", "chains", "dead_chains", "final_owners", "ownership_of", "playout_ownership",
+    "score_without_dead", "seki_chains", "status", "without",
+]
 
 DEAD = 0.2
 """A chain is dead when its points' mean ownership, from its own colour's view, is below ``-DEAD``: the map gives
@@ -80,7 +86,9 @@ def dead_chains(position: Position, owners: np.ndarray) -> list[list[int]]:
             if float(np.mean(owners[chain])) * int(board[chain[0]]) < -DEAD]
 
 
-def _without(position: Position, dead: Sequence[Sequence[int]]) -> Position:
+def without(position: Position, dead: Sequence[Sequence[int]]) -> Position:
+    """The board with the chains ``dead`` taken off (a new game from it, same rules and side to move): the board
+    a count with the dead removed scores, and whose ``territory()`` it marks."""
     removed = {p for chain in dead for p in chain}
     board = position.board
     return Position.empty(rules=position.rules).with_setup(
@@ -90,7 +98,7 @@ def _without(position: Position, dead: Sequence[Sequence[int]]) -> Position:
 
 def score_without_dead(position: Position, owners: np.ndarray) -> float:
     """Black's area minus White's minus komi once the dead chains are taken off the board."""
-    return _without(position, dead_chains(position, owners)).score()
+    return without(position, dead_chains(position, owners)).score()
 
 
 SEKI_LIBERTIES = 2
@@ -122,7 +130,7 @@ def seki_chains(position: Position, owners: np.ndarray) -> list[list[int]]:
     """Live chains whose empty neighbours are all in small regions shared with the opponent (at most
     ``SEKI_LIBERTIES`` points each): no eye or territory of their own, and liberties neither side can fill."""
     dead = dead_chains(position, owners)
-    alive = _without(position, dead)
+    alive = without(position, dead)
     board, area, size = alive.board, alive.ownership(), position.size
     regions = _empty_regions(alive)
     sizes = np.bincount(regions[regions >= 0]) if (regions >= 0).any() else np.zeros(0, int)
@@ -152,3 +160,50 @@ def status(position: Position, owners: np.ndarray, which: str) -> list[list[int]
         return seki
     excluded = {chain[0] for chain in dead + seki}
     return [chain for chain in chains(position) if chain[0] not in excluded]
+
+
+# ------------------------------------------------------------------------------------------------ whose map
+
+def ownership_of(player: object, position: Position) -> np.ndarray | None:
+    """``player.ownership(position)`` as ``(size*size,)`` float in [-1, 1] from Black's view (+1: Black will own
+    the point); None when the player offers no map, answers None, or fails (a net for another board size)."""
+    ownership = getattr(player, "ownership", None)
+    try:
+        owners = ownership(position) if callable(ownership) else None
+    except Exception:  # noqa: BLE001 - a map that cannot be had is just not used
+        return None
+    if owners is None:
+        return None
+    owners = np.asarray(owners, dtype=np.float64).reshape(-1)
+    return np.clip(owners, -1, 1) if owners.size == position.size ** 2 and np.isfinite(owners).all() else None
+
+
+class FinalOwners(NamedTuple):
+    """Who owns each point at the end, and where that came from (:func:`final_owners`)."""
+
+    owners: np.ndarray
+    """``(size*size,)`` float in [-1, 1] from Black's view."""
+    source: str
+    """``"map"`` (the player's ownership map), ``"playouts"`` (its rollout policy's) or ``"board"`` (nothing
+    dead: the board as it stands)."""
+    player: object | None
+    """The player the map or the playouts came from; None for ``"board"``."""
+
+
+def final_owners(position: Position, *players: object) -> FinalOwners:
+    """Who owns each point when ``position`` is counted, in the order GTP's ``final_score`` and the window's count
+    prefer: the first of ``players`` (None skipped) that gives an ownership map (``ownership_of``); else the first
+    with a rollout policy (``player.mcts.rollout_weights``), played out from the board by :func:`playout_ownership`
+    seeded by the position's hash, so that a board always counts the same; else the board as it stands
+    (Tromp-Taylor: nothing dead), since uniform playouts misjudge too much to take stones off."""
+    bots = [player for player in players if player is not None]
+    for player in bots:
+        owners = ownership_of(player, position)
+        if owners is not None:
+            return FinalOwners(owners, "map", player)
+    for player in bots:
+        weights = getattr(getattr(player, "mcts", None), "rollout_weights", None)
+        if weights is not None:
+            rng = np.random.default_rng(position.hash % 2**32)
+            return FinalOwners(playout_ownership(position, rng, weights=weights), "playouts", player)
+    return FinalOwners(position.ownership().astype(np.float64), "board", None)

@@ -26,6 +26,7 @@ from minigo.gui_geometry import compute_layout, pixel_to_point, point_to_pixel  
 from minigo.gui_view import NO_DISPLAY, GameView, display_problem, user_games_dir  # noqa: E402
 from minigo.players import RESIGN, RandomPlayer  # noqa: E402
 from minigo.record import GameRecord, Move  # noqa: E402
+from minigo.rollout import NUM_FEATURES  # noqa: E402
 
 SIZE = (1040, 720)
 
@@ -558,6 +559,192 @@ def test_the_bot_computes_the_map_after_its_move_in_its_thread_and_browsing_asks
     shown = view.position
     assert [name for p, name in bot.calls if p is shown] == ["MainThread"]
     np.testing.assert_array_equal(view.shown_ownership(), shown.ownership())
+
+
+# -- the count at the end ------------------------------------------------------------------------------------------
+
+# Black's wall on column D owns the left, White's on E the right; the white stone on B2 and the black one on H8 are
+# deep in the other's area. By the rules (Tromp-Taylor) they live and make both sides' regions neutral: W+0.5 with
+# komi 0.5. Taken off as dead: Black 36, White 45, W+9.5 (tests/test_scoring.py has GNU Go agree).
+INVADERS = board_from_string("""
+    . . . X O . . . .
+    . . . X O . . X .
+    . . . X O . . . .
+    . . . X O . . . .
+    . . . X O . . . .
+    . . . X O . . . .
+    . . . X O . . . .
+    . O . X O . . . .
+    . . . X O . . . .
+""", komi=0.5)
+
+
+class RolloutBot(ScriptBot):
+    """No ownership map, but an MCTS player's rollout policy (``mcts.rollout_weights``): all-zero weights, every
+    sensible move alike."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.mcts = SimpleNamespace(rollout_weights=np.zeros(NUM_FEATURES + 1))
+
+
+def record_text(monkeypatch):
+    """Every line ``gui._text`` draws from now on, as (text, its rect)."""
+    drawn, text = [], gui._text
+
+    def recording(surface, line, *args, **kwargs):
+        rect = text(surface, line, *args, **kwargs)
+        drawn.append((line, pygame.Rect(rect)))
+        return rect
+
+    monkeypatch.setattr(gui, "_text", recording)
+    return drawn
+
+
+def pass_out(app):
+    """The person (Black) passes, then the bot (which has no moves) passes: the game is over."""
+    key(pygame.K_p, app)
+    settle(app)
+    app.step()
+    assert app.view.game_over and app.view.position.passes == 2
+
+
+def test_two_passes_take_the_dead_off_by_the_bots_map_and_the_record_keeps_the_rules_result(tmp_path, window,
+                                                                                           monkeypatch):
+    app = make_app(tmp_path, OwnerBot(dead=["B2", "H8"]), start=INVADERS, rules=INVADERS.rules)
+    drawn = record_text(monkeypatch)
+    pass_out(app)
+    view = app.view
+    count = view.final_count()
+    assert sorted(count.dead) == sorted([(from_gtp("B2", 9),), (from_gtp("H8", 9),)])
+    assert count.source == "map" and count.judged_by == "White's ownership map"
+    assert count.result == "W+9.5" and count.counted.area() == (36, 45)
+    assert view.result == "W+0.5"  # the rules' result, of every stone on the board
+    assert "W+9.5 counted, W+0.5 by the rules" in view.status
+    record = sgf.load(next((tmp_path / "games").glob("*.sgf")))
+    assert record.result == "W+0.5" and "Tromp-Taylor area: black 10, white 10" in record.comment
+    lines = [line for line, _ in drawn]
+    assert "count, dead stones removed: W+9.5" in lines and "rules (Tromp-Taylor, as recorded): W+0.5" in lines
+    assert "W+9.5" in lines and "Black 36" in lines and "White 45 + 0.5 = 45.5" in lines
+
+
+def test_the_count_marks_the_dead_stones_and_the_territory_without_them(tmp_path, window):
+    app = make_app(tmp_path, OwnerBot(dead=["B2", "H8"]), start=INVADERS, rules=INVADERS.rules)
+    pass_out(app)
+    g = app._layout().board
+    side = round(0.25 * g.spacing)  # inside a stone, off the lines, outside the territory square in its middle
+
+    def at(vertex, dx, dy=0):
+        x, y = point_to_pixel(g, from_gtp(vertex, 9))
+        return brightness(window.get_at((x + dx, y + dy)))
+
+    assert at("B2", 3, 3) < 60 and at("H8", 3, 3) > 220  # each dead stone carries its new owner's square
+    assert at("E1", 3, 3) > 190 and at("D1", 3, 3) < 70  # the live stones are as they were: no square
+    wood = at("F5", -side, -side)  # beside an empty point's square
+    assert wood + 20 < at("B2", -side, -side) < at("E2", -side, -side) - 20  # the dead white stone, faded
+    assert at("D8", -side, -side) + 20 < at("H8", -side, -side) < wood - 20  # the dead black one
+    assert at("A1", 3, 3) < 60 and at("J1", 3, 3) > 220  # the territory, neutral by the rules, counts
+
+
+def test_without_a_map_or_rollouts_the_end_counts_the_board_as_it_stands(tmp_path, window, monkeypatch):
+    app = make_app(tmp_path, ScriptBot(), start=INVADERS, rules=INVADERS.rules)
+    drawn = record_text(monkeypatch)
+    pass_out(app)
+    view = app.view
+    count = view.final_count()
+    assert count.source == "board" and count.dead == () and count.result == view.result == "W+0.5"
+    assert view.status.startswith("Game over (two passes): W+0.5.")
+    lines = " ".join(line for line, _ in drawn)
+    assert "dead" not in lines and "Tromp-Taylor" not in lines and "Black 10" in lines
+    g = app._layout().board
+    x, y = point_to_pixel(g, from_gtp("B2", 9))
+    assert brightness(window.get_at((x + 3, y + 3))) > 190  # a white stone as any other
+    x, y = point_to_pixel(g, from_gtp("A1", 9))
+    wood = window.get_at((x + 3, y + 3))
+    assert wood.r > wood.g > wood.b  # neutral: no square
+
+
+def test_without_a_map_the_bots_rollout_policy_judges_the_dead(tmp_path, window, monkeypatch):
+    app = make_app(tmp_path, RolloutBot(), start=INVADERS, rules=INVADERS.rules)
+    drawn = record_text(monkeypatch)
+    pass_out(app)
+    count = app.view.final_count()
+    assert count.source == "playouts" and (from_gtp("B2", 9),) in count.dead
+    assert "White's rollout playouts judged" in " ".join(line for line, _ in drawn)
+    assert app.view.final_count() is count  # made once for the final position, then kept
+
+
+def test_with_the_ownership_overlay_on_the_maps_squares_replace_the_count_on_the_board(tmp_path, window):
+    app = make_app(tmp_path, OwnerBot(dead=["B2", "H8"]), start=INVADERS, rules=INVADERS.rules)
+    pass_out(app)
+    before = window.copy()
+    key(pygame.K_o, app)
+    g = app._layout().board
+    x, y = point_to_pixel(g, from_gtp("A1", 9))  # neutral by the rules, the map's 0: no square under O
+    assert brightness(window.get_at((x + 3, y + 3))) > brightness(before.get_at((x + 3, y + 3))) + 60
+
+
+# -- the overlay, polished -----------------------------------------------------------------------------------------
+
+def test_a_ghost_stone_keeps_its_share_below_its_number(tmp_path, window, monkeypatch):
+    app = make_app(tmp_path, ScriptBot(["C3", "G7"], think=True))
+    click("E5", app)
+    settle(app)
+    drawn = record_text(monkeypatch)
+    key(pygame.K_a, app)
+    analysis, played = app.view.shown_analysis()
+    g = app._layout().board
+    second = analysis.pv[2]  # the bot's runner-up (30% of the visits), the line's second move: ghost 2
+    assert second == int(np.argsort(-analysis.heat[:-1])[1]) and round(100 * analysis.heat[second]) == 30
+    x, y = point_to_pixel(g, second)
+    stone = pygame.Rect(0, 0, 2 * g.stone_radius, 2 * g.stone_radius)
+    stone.center = (x, y)
+    on_it = [(line, rect) for line, rect in drawn if stone.collidepoint(rect.center)]
+    assert [line for line, _ in on_it] == ["2", "30%"]  # the number, then the share: no heat label under them
+    (_, number), (_, share) = on_it
+    assert number.centery < y < share.centery and share.centery - number.centery >= 0.3 * g.spacing  # apart
+    assert stone.contains(share.inflate(-4, -4))
+    reply = analysis.pv[1]  # ghost 1 is on a point the bot gave no visits: its number alone
+    x, y = point_to_pixel(g, reply)
+    assert [line for line, rect in drawn if rect.collidepoint(x, y)] == ["1"]
+
+
+def _board_pixels(app, window):
+    return pygame.surfarray.array3d(window.subsurface(app._layout().board.rect)).copy()
+
+
+def test_no_heat_map_when_the_bots_move_was_a_pass(tmp_path, window, monkeypatch):
+    app = make_app(tmp_path, PolicyBot(peak="C3", moves=[]))  # a policy that likes C3, and a bot that passes
+    click("E5", app)
+    settle(app)
+    assert app.view.moves[-1].point == app.view.position.pass_point and not app.view.game_over
+    app.step()
+    before = _board_pixels(app, window)
+    drawn = record_text(monkeypatch)
+    key(pygame.K_a, app)
+    assert app.view.overlay and app.view.shown_analysis() is not None
+    np.testing.assert_array_equal(_board_pixels(app, window), before)
+    lines = [line for line, _ in drawn]
+    assert "White passed: no heat map for a pass." in lines
+    assert not any(line.startswith(("it played", "best:", "heat map")) for line in lines)
+
+
+def test_no_heat_map_once_the_game_is_over(tmp_path, window, monkeypatch):
+    app = make_app(tmp_path, PolicyBot(peak="C3", moves=[]))
+    key(pygame.K_a, app)  # on from the start: the policy's heat map on the empty board
+    assert app.view.shown_analysis() is not None
+    pass_out(app)
+    drawn = record_text(monkeypatch)
+    shown = _board_pixels(app, window)
+    key(pygame.K_a, app)
+    assert not app.view.overlay
+    np.testing.assert_array_equal(_board_pixels(app, window), shown)  # the overlay added nothing to the board
+    key(pygame.K_a, app)
+    lines = [line for line, _ in drawn]
+    assert "Game over: browse back (\u2190) to see it." in lines
+    assert not any(line.startswith(("it played", "best:")) for line in lines)
+    key(pygame.K_LEFT, app)  # browsing back, what it thought is there again
+    assert not app.view.game_over and app.view.shown_analysis() is not None
 
 
 # -- screenshots ----------------------------------------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from minigo.coords import from_gtp
 from minigo.go import BLACK, board_from_string
 from minigo.gtp_client import GTPEngine, find_gnugo
-from minigo.scoring import dead_chains, playout_ownership, score_without_dead, seki_chains, status
+from minigo.rollout import NUM_FEATURES
+from minigo.scoring import dead_chains, final_owners, playout_ownership, score_without_dead, seki_chains, status
 
 # Black's wall on the fourth column owns the left, White's the right; a white stone at B2 is deep in Black's
 # side and a black stone at H8 deep in White's: both are dead.
@@ -74,6 +77,40 @@ def test_seki_liberties_shared_and_no_eyes_make_a_seki():
     white = sorted(from_gtp(v, 5) for v in ("A5", "A4", "A3", "B3", "C3", "D3", "E3", "E4", "E5"))
     assert seki == sorted([inner, white])
     assert status(position, owners, "alive") == [sorted(from_gtp(v, 5) for v in ("A2", "B2", "C2", "D2", "E2"))]
+
+
+class MapPlayer:
+    """Offers ``answer`` (a map, None, or an exception to raise) as its ownership map."""
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def ownership(self, position):
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def rollout_player():
+    """An MCTS player's rollout policy and nothing else: all-zero weights, every sensible move alike."""
+    return SimpleNamespace(mcts=SimpleNamespace(rollout_weights=np.zeros(NUM_FEATURES + 1)))
+
+
+def test_final_owners_prefers_a_players_map_then_its_rollout_playouts_then_the_board():
+    position = board_from_string(DEAD_INVADERS, komi=0.5)
+    knowing = MapPlayer(knowing_map(position))
+    owners, source, player = final_owners(position, None, rollout_player(), knowing)  # None: a person's seat
+    assert source == "map" and player is knowing and np.array_equal(owners, knowing_map(position))
+    for no_map in (MapPlayer(None), MapPlayer(RuntimeError("net for 19x19")), MapPlayer(np.zeros(25))):
+        rollouts = rollout_player()
+        owners, source, player = final_owners(position, no_map, rollouts)
+        assert source == "playouts" and player is rollouts
+        assert [from_gtp("B2", 9)] in dead_chains(position, owners)
+    again = final_owners(position, rollout_player()).owners
+    np.testing.assert_array_equal(again, final_owners(position, rollout_player()).owners)  # seeded by the board
+    owners, source, player = final_owners(position, MapPlayer(None), None)
+    assert source == "board" and player is None and dead_chains(position, owners) == []
+    np.testing.assert_array_equal(owners, position.ownership())
 
 
 @pytest.mark.gnugo
