@@ -11,7 +11,7 @@ The bot always thinks in a daemon thread (``_BotJob``), so the window stays resp
 no longer wanted (after an undo, a new game, or closing) is cancelled: its answer is thrown away, and closing
 never waits more than a moment for it. What the bot thought is read off it by ``minigo.gui_analysis``.
 
-The module is a little over 600 lines because ``GameView`` is one state machine (every action moves the same
+The module is over 600 lines (about 680) because ``GameView`` is one state machine (every action moves the same
 line, cursor, result and bot job) that reads best in one place.
 """
 
