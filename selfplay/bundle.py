@@ -1,6 +1,6 @@
 """Make the bundled model from a run folder: ``python -m selfplay.bundle RUN [--out models/bundled/9x9]``.
 
-Copies the run's SL policy, RL policy, rollout policy and value net (``models.run_layout.RunLayout``) into the
+Copies the run's SL policy, RL policy, rollout policy and value net (when it has one; ``RunLayout``) into the
 bundle's ``checkpoints/``, writes ``SHA256SUMS`` (which ``models.bundled`` checks before a player uses them) and
 the facts part of ``CARD.md``: the run's resolved configuration, each stage's figures from its
 ``metrics.jsonl``, each file's size and checksum, and the commit it was made at. The card's prose (how the run
@@ -23,6 +23,8 @@ from models.bundled import BUNDLED_ROOT
 from models.run_layout import RunLayout
 
 FILES = ("sl_policy", "rl_policy", "rollout", "value")
+REQUIRED = ("sl_policy", "rl_policy", "rollout")
+"""A run without its value net yet can ship early (``mcts:bundled`` then searches with rollouts alone, lambda 1)."""
 GENERATED_END = "<!-- end of the generated part: notes below are kept -->"
 
 
@@ -37,10 +39,12 @@ def _commit() -> str:
 def make_bundle(run_dir: Path, out: Path) -> list[str]:
     """Copy the nets, write SHA256SUMS and the card's generated part; returns the checksum lines."""
     run, bundle = RunLayout(run_dir), RunLayout(out)
-    sources = {name: getattr(run, name) for name in FILES}
+    sources = {name: getattr(run, name) for name in FILES if name in REQUIRED or getattr(run, name).exists()}
     for path in sources.values():
         checkpoint.load(path)  # refuse a damaged or missing net before anything is copied
     bundle.checkpoints.mkdir(parents=True, exist_ok=True)
+    for stale in bundle.checkpoints.glob("*.safetensors"):
+        stale.unlink()  # a net the run no longer has must not stay behind, unlisted in SHA256SUMS
     lines = []
     for name, path in sources.items():
         target = getattr(bundle, name)
