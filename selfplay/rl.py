@@ -45,7 +45,7 @@ from selfplay.game_runs import worker_count
 from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
 from selfplay.run_folder import TrainingError, append_metrics, require, resolve_device
 from selfplay.samples import save_samples
-from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, sampling_mask, split_tasks
+from selfplay.workers import SelfPlayGame, SelfPlayTask, WorkerPool, sampling_mask, split_tasks
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +142,9 @@ def current_moves(games: list[SelfPlayGame], key: str, rules: Rules, feature_set
     return Batch(np.stack(x), np.stack(legal), np.asarray(moves, np.int64), np.asarray(z, np.float32), len(games))
 
 
-def match_tasks(first_index: int, games: int, a: str, b: str) -> list[GameTask]:
+def match_tasks(first_index: int, games: int, a: str, b: str) -> list[SelfPlayTask]:
     """``games`` games of ``a`` against ``b``, ``a`` taking Black in the even ones."""
-    return [GameTask(first_index + g, black=a if g % 2 == 0 else b, white=b if g % 2 == 0 else a)
+    return [SelfPlayTask(first_index + g, black=a if g % 2 == 0 else b, white=b if g % 2 == 0 else a)
             for g in range(games)]
 
 

@@ -28,14 +28,14 @@ from minigo.atomic import write_atomic
 from minigo.go import Rules
 from models.features import planes
 from selfplay.run_folder import TrainingError
-from selfplay.workers import GameTask, SelfPlayGame
+from selfplay.workers import SelfPlayGame, SelfPlayTask
 
 SPACINGS = ("even", "random")
 
 
-def value_tasks(first: int, count: int, u_max: int, seed: int) -> list[GameTask]:
+def value_tasks(first: int, count: int, u_max: int, seed: int) -> list[SelfPlayTask]:
     """Games ``first .. first+count-1`` of the value-data scheme, each with its own U."""
-    return [GameTask(i, black="sl", white="sl", before="sl", after="rl",
+    return [SelfPlayTask(i, black="sl", white="sl", before="sl", after="rl",
                      random_move_at=int(np.random.default_rng([seed, i]).integers(1, u_max + 1)))
             for i in range(first, first + count)]
 

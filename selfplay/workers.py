@@ -35,7 +35,7 @@ UNIFORM = "uniform"
 
 
 @dataclass(frozen=True)
-class GameTask:
+class SelfPlayTask:
     """One game to play: who moves when.
 
     ``black`` / ``white`` name the policy of each colour (keys of the policies given to the player). With
@@ -91,7 +91,7 @@ Evaluate = Callable[[Sequence[Position]], np.ndarray]
 """A policy for ``play_lockstep``: positions -> move probabilities ``(B, size*size+1)`` over legal moves."""
 
 
-def play_lockstep(tasks: Sequence[GameTask], policies: dict[str, Evaluate], rules: Rules,
+def play_lockstep(tasks: Sequence[SelfPlayTask], policies: dict[str, Evaluate], rules: Rules,
                   rng: np.random.Generator, free_pass: bool = False) -> list[SelfPlayGame]:
     """Play ``tasks`` to the end together; each step is one batched call per policy that has a move to make.
 
@@ -165,7 +165,7 @@ class PlayTask:
     """Work for one worker: games to play and the checkpoint file behind each policy key."""
 
     task_id: int
-    games: tuple[GameTask, ...]
+    games: tuple[SelfPlayTask, ...]
     checkpoints: dict[str, str]
     rules: Rules
     seed: int
@@ -247,7 +247,7 @@ class WorkerPool:
         self.close()
 
 
-def split_tasks(games: Sequence[GameTask], workers: int, checkpoints: dict[str, str], rules: Rules, seed: int,
+def split_tasks(games: Sequence[SelfPlayTask], workers: int, checkpoints: dict[str, str], rules: Rules, seed: int,
                 first_task_id: int = 0) -> list[PlayTask]:
     """Deal ``games`` into one task per worker (contiguous slices, so each task's seed is fixed by its games)."""
     chunks = [c for c in np.array_split(np.arange(len(games)), workers) if len(c)]

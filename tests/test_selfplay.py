@@ -16,7 +16,7 @@ from models import checkpoint
 from models.features import planes
 from models.nets import NetConfig, build
 from selfplay import rl, value, value_data
-from selfplay.workers import GameTask, SelfPlayGame, WorkerPool, play_lockstep, split_tasks
+from selfplay.workers import SelfPlayGame, SelfPlayTask, WorkerPool, play_lockstep, split_tasks
 
 RULES = Rules(size=5)
 
@@ -49,7 +49,7 @@ def run_dir(tmp_path_factory):
 
 
 def test_lockstep_games_follow_the_value_data_schedule(rng):
-    tasks = [GameTask(i, random_move_at=u, before="low", after="high") for i, u in enumerate([1, 3, 6])]
+    tasks = [SelfPlayTask(i, random_move_at=u, before="low", after="high") for i, u in enumerate([1, 3, 6])]
     games = play_lockstep(tasks, {"low": lowest, "high": highest}, RULES, rng)
     for task, game in zip(tasks, games, strict=True):
         positions = game.positions(RULES)
@@ -63,7 +63,7 @@ def test_lockstep_games_follow_the_value_data_schedule(rng):
 
 
 def test_value_data_keeps_exactly_the_position_after_the_random_move(rng):
-    [game] = play_lockstep([GameTask(0, random_move_at=4, before="low", after="high")],
+    [game] = play_lockstep([SelfPlayTask(0, random_move_at=4, before="low", after="high")],
                            {"low": lowest, "high": highest}, RULES, rng)
     data = value_data.examples_of(game, RULES, "alphago", 1)
     positions = game.positions(RULES)
@@ -236,7 +236,7 @@ def test_later_stages_name_the_stage_they_need(tmp_path):
 
 
 def test_colours_used_in_games_are_the_ones_asked_for(rng):
-    [game] = play_lockstep([GameTask(0, black="low", white="high")], {"low": lowest, "high": highest}, RULES, rng)
+    [game] = play_lockstep([SelfPlayTask(0, black="low", white="high")], {"low": lowest, "high": highest}, RULES, rng)
     positions = game.positions(RULES)
     assert positions[0].to_play == BLACK and positions[1].to_play == WHITE
     assert game.moves[0] == 0 and game.moves[1] == 24
@@ -292,19 +292,19 @@ def passer(positions):
 
 
 def test_self_play_passes_only_when_nothing_sensible_is_left_or_to_end_a_won_game(rng):
-    [game] = play_lockstep([GameTask(0, black="p", white="p")], {"p": passer}, RULES, rng)
+    [game] = play_lockstep([SelfPlayTask(0, black="p", white="p")], {"p": passer}, RULES, rng)
     positions = game.positions(RULES)
     for position, move in zip(positions, game.moves, strict=False):
         if move == 25:
             wins = position.passes >= 1 and position.score() * position.to_play > 0
             assert wins or not position.sensible_moves()[:-1].any()
     assert len(game.moves) > 10
-    [free] = play_lockstep([GameTask(0, black="p", white="p")], {"p": passer}, RULES, rng, free_pass=True)
+    [free] = play_lockstep([SelfPlayTask(0, black="p", white="p")], {"p": passer}, RULES, rng, free_pass=True)
     assert free.moves == [25, 25]  # what a pass-happy policy does when nothing stops it: White wins by komi
 
 
 def test_the_gradient_is_taken_over_the_moves_self_play_sampled_from(rng):
-    [game] = play_lockstep([GameTask(0, black="current", white="p")], {"current": passer, "p": passer}, RULES, rng)
+    [game] = play_lockstep([SelfPlayTask(0, black="current", white="p")], {"current": passer, "p": passer}, RULES, rng)
     batch = rl.current_moves([game], "current", RULES, "alphago")
     positions = [p for p in game.positions(RULES)[:-1] if p.to_play == BLACK]
     for position, mask, move in zip(positions, batch.legal, batch.moves, strict=True):
@@ -318,7 +318,7 @@ def test_policy_update_keeps_the_batch_norm_statistics_the_games_were_played_wit
     sl = checkpoint.load(run_dir / "checkpoints" / "sl_policy.safetensors", kind="policy")
     policy = build(sl.config)
     policy.load_state_dict(sl.net.state_dict())
-    games = play_lockstep([GameTask(i, black="current", white="current") for i in range(4)],
+    games = play_lockstep([SelfPlayTask(i, black="current", white="current") for i in range(4)],
                           {"current": lowest}, RULES, rng)
     batch = rl.current_moves(games, "current", RULES, "alphago")
     before = {k: v.clone() for k, v in policy.state_dict().items() if "running" in k}
@@ -354,7 +354,7 @@ def test_self_play_samples_are_sgf_with_their_players_and_the_random_move(tmp_pa
     from minigo import sgf
     from selfplay.samples import save_samples
 
-    games = play_lockstep([GameTask(0, black="current", white="opponent"), GameTask(1, random_move_at=3)],
+    games = play_lockstep([SelfPlayTask(0, black="current", white="opponent"), SelfPlayTask(1, random_move_at=3)],
                           {"current": lowest, "opponent": highest, "sl": lowest, "rl": highest}, RULES, rng)
     paths = save_samples(games, tmp_path / "games", "it_00001", RULES,
                          {"current": "rl_policy", "opponent": "sl_policy", "sl": "sl_policy", "rl": "rl_policy"}, 2)
