@@ -37,7 +37,7 @@ from minigo.go import Rules  # noqa: E402
 from models import checkpoint  # noqa: E402
 from models.nets import masked_log_softmax  # noqa: E402
 from models.run_layout import RunLayout  # noqa: E402
-from selfplay.game_runs import worker_count  # noqa: E402
+from selfplay.farm import worker_count  # noqa: E402
 from selfplay.rl import current_moves, match_tasks  # noqa: E402
 from selfplay.workers import play_lockstep, policy_from_checkpoint  # noqa: E402
 

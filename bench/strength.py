@@ -37,7 +37,7 @@ from pathlib import Path
 # Python puts this script's folder first on sys.path, where bench/selfplay.py would shadow the selfplay package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from selfplay.game_runs import worker_count  # noqa: E402
+from selfplay.farm import worker_count  # noqa: E402
 from selfplay.match_results import MatchResult  # noqa: E402
 from selfplay.matches import MatchConfig, MatchError, check_players, run_match  # noqa: E402
 

@@ -107,6 +107,11 @@ class RunLayout:
         return (f"{where}: no such checkpoint file or run folder; train one with `minigo train --preset quick "
                 f"--run {self.root}`, or play the bundled model (mcts:bundled)")
 
+    def shippable(self) -> list[Path]:
+        """The checkpoints a player loads from this run (SL, RL, value, rollout: those that exist), which a
+        cluster farm ships to workers with no shared disk (``selfplay.shipping``)."""
+        return [p for p in (self.sl_policy, self.rl_policy, self.value, self.rollout) if p.is_file()]
+
     def is_run(self) -> bool:
         """Whether ``root`` looks like a run folder (it has ``checkpoints/``)."""
         return self.checkpoints.is_dir()

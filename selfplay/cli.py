@@ -12,10 +12,13 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from minigo import __version__
 from minigo.coords import MAX_SIZE, MIN_SIZE
+
+if TYPE_CHECKING:
+    from selfplay.farm import FarmConfig
 
 
 class UsageError(Exception):
@@ -310,9 +313,8 @@ def _expert_games(args: argparse.Namespace) -> None:
         return
 
     fields = {"size": args.size, "komi": args.komi, "levels": args.levels, "games": args.games, "seed": args.seed,
-              "max_opening_moves": args.max_opening_moves}
-    if args.workers is not None:
-        fields["workers"] = args.workers
+              "max_opening_moves": args.max_opening_moves, "farm": _farm(args)}
+    fields["workers"] = args.workers if args.workers is not None else _workers(fields["farm"])
     try:
         config = expert_games.ExpertGamesConfig(out=args.out, **fields)
     except ValueError as exc:  # messages start with the field's name: name the flag instead
@@ -340,6 +342,7 @@ def _add_expert_games(commands: argparse._SubParsersAction) -> None:
                                         "(default: the schedule's total)")
     expert.add_argument("--workers", type=INTEGER, help="worker processes, one GNU Go each (default: the number of "
                         "cores)")
+    _add_farm_flags(expert)
     expert.add_argument("--seed", type=INTEGER, default=0, help="run seed: game seeds and the schedule's order "
                         "(default 0)")
     expert.add_argument("--max-opening-moves", type=INTEGER, default=3, metavar="N",
@@ -365,6 +368,10 @@ def _train(args: argparse.Namespace) -> None:
     overrides = list(args.set or [])
     if args.device:
         overrides += [f"{stage}.device={args.device}" for stage in pipeline.STAGES]
+    if args.farm:
+        overrides.append(f"farm.backend={args.farm}")
+    if args.farm_address:
+        overrides.append(f"farm.address={args.farm_address}")
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     try:
         config = pipeline.resolve(args.preset, overrides)
@@ -425,6 +432,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
                        help="comma-separated stages in order (default %(default)s)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: the preset's)")
     train.add_argument("--set", action="append", metavar="STAGE.FIELD=VALUE", help="override one config field")
+    train.add_argument("--farm", choices=["local", "ray"],
+                       help="where self-play workers run: this machine's processes, or a Ray cluster (pip install "
+                            "'minigo[ray]'); as --set farm.backend=... (default: the preset's, local)")
+    train.add_argument("--farm-address", metavar="ADDRESS",
+                       help="with --farm ray: auto or HOST:PORT of a cluster started with `ray start --head` "
+                            "(default: $RAY_ADDRESS, else a local Ray on this machine's cores)")
     train.add_argument("--force", action="store_true", help="reuse a run folder made by another preset or size")
     train.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
     train.set_defaults(run=_train)
@@ -436,10 +449,41 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 def _match_fields(args: argparse.Namespace) -> dict:
     """--size, --komi, --ko, --workers and --seed as MatchConfig / LadderConfig fields."""
     fields = {"size": args.size, "komi": args.komi, "ko": args.ko, "seed": args.seed,
-              "openings": args.openings if args.size == 9 else 0}  # expert games are bundled for 9x9 only
-    if args.workers is not None:
-        fields["workers"] = args.workers
+              "openings": args.openings if args.size == 9 else 0,  # expert games are bundled for 9x9 only
+              "farm": _farm(args)}
+    fields["workers"] = args.workers if args.workers is not None else _workers(fields["farm"])
     return fields
+
+
+def _farm(args: argparse.Namespace) -> FarmConfig:
+    """--farm and --farm-address as a FarmConfig; one line when Ray is asked for and missing."""
+    from selfplay.farm import FarmConfig, FarmUnavailable
+
+    try:
+        config = FarmConfig(args.farm, args.farm_address or "")
+        config.check()
+    except (ValueError, FarmUnavailable) as exc:
+        raise UsageError(str(exc)) from None
+    return config
+
+
+def _workers(farm: FarmConfig) -> int:
+    """The default worker count: this machine's cores, or the Ray cluster's CPUs."""
+    from selfplay.farm import worker_count
+
+    try:
+        return worker_count(0, farm)
+    except ConnectionError as exc:
+        raise UsageError(f"cannot join the Ray cluster at {farm.address or 'RAY_ADDRESS'}: {exc}") from None
+
+
+def _add_farm_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--farm", choices=["local", "ray"], default="local",
+                        help="where the workers run: this machine's processes, or a Ray cluster (pip install "
+                             "'minigo[ray]') (default %(default)s)")
+    parser.add_argument("--farm-address", metavar="ADDRESS",
+                        help="with --farm ray: auto or HOST:PORT of a cluster started with `ray start --head` "
+                             "(default: $RAY_ADDRESS, else a local Ray on this machine's cores)")
 
 
 def _flag_error(exc: ValueError) -> UsageError:
@@ -456,6 +500,7 @@ def _add_match_flags(parser: argparse.ArgumentParser) -> None:
                         help="ko rule (default %(default)s)")
     parser.add_argument("--workers", type=COUNT, help="games played at once, one process each (default: the number "
                         "of cores)")
+    _add_farm_flags(parser)
     parser.add_argument("--seed", type=SEED, default=0, help="match seed: game i's seeds come from (seed, i) "
                         "(default 0)")
     parser.add_argument("--openings", type=_integer_in(0, 20), default=4, metavar="K",

@@ -52,8 +52,8 @@ from minigo.go import Rules
 from minigo.gtp_client import EngineDied, GTPEngine, GTPError, find_gnugo
 from selfplay.expert_game import ENGINE_FAILURE, ExpertOutcome, ExpertTask, Stopped, play_expert_game
 from selfplay.expert_store import RUN_NAME, SEEDS_PER_INDEX, GameStore, gnugo_version, write_card
-from selfplay.farm import FarmWorker
-from selfplay.game_runs import TooManyFailures, run_games, worker_count
+from selfplay.farm import FarmConfig, FarmWorker, worker_count
+from selfplay.game_runs import TooManyFailures, run_games
 from selfplay.run_folder import folder_lock
 
 __all__ = ["DEFAULT_LEVELS", "ExpertGamesConfig", "GnuGoMissing", "RunSummary", "game_seed", "level_schedule",
@@ -174,6 +174,8 @@ class ExpertGamesConfig:
     """Worker processes, each with its own GNU Go (default: the cores this process may use)."""
     seed: int = 0
     """Run seed: game ``i`` gets ``game_seed(seed, i)``; the schedule's shuffle is drawn from it too."""
+    farm: FarmConfig = field(default_factory=FarmConfig)
+    """Where the workers run; on a Ray cluster each asks for a ``gnugo`` resource, so it lands where GNU Go is."""
     max_opening_moves: int = 3
     """Each game opens with a uniform 0..max random moves (off the edge, never filling an eye)."""
     move_timeout: float = 120.0
@@ -388,6 +390,7 @@ def _play(config: ExpertGamesConfig, store: GameStore, schedule: np.ndarray, pen
                   workers=min(config.workers, len(pending)), name="expert-games", handle=handle,
                   lost=lambda dealt, lost: ExpertOutcome(lost.worker, dealt, None, ENGINE_FAILURE, lost.reason),
                   total=total, done=total - len(pending), progress=progress, mininterval=1.0, grace=30.0,
-                  last_failure=lambda: store.dropped[-1]["detail"] if store.dropped else "?")
+                  last_failure=lambda: store.dropped[-1]["detail"] if store.dropped else "?",
+                  farm=config.farm, resources={"gnugo": 1})
     except TooManyFailures as exc:
         raise RuntimeError(f"GNU Go failed {exc.count} games in a row; the last: {exc.last}") from None

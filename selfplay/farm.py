@@ -65,7 +65,8 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar
 
-__all__ = ["EXIT_SECONDS", "PARENT_CHECK_SECONDS", "Farm", "FarmWorker", "Lost", "Work"]
+__all__ = ["BACKENDS", "EXIT_SECONDS", "PARENT_CHECK_SECONDS", "Farm", "FarmConfig", "FarmUnavailable", "FarmWorker",
+           "Lost", "Work", "make_farm", "worker_count"]
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,68 @@ class Lost:
     worker: int
     reason: str
     """``worker 1 exited with status -9``, ``worker 0 failed: ValueError: ...``."""
+
+
+BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class FarmConfig:
+    """Where workers run (the ``[farm]`` table of a run's configuration, ``--farm``): this machine's processes,
+    or actors on a Ray cluster (``selfplay.ray_farm``)."""
+
+    backend: str = "local"
+    """``local`` (processes on this machine) or ``ray``."""
+    address: str = ""
+    """Ray only: ``auto``, ``host:port`` of a cluster's head, or empty: ``RAY_ADDRESS``, else a local Ray."""
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"farm.backend = {self.backend!r}: expected one of {', '.join(BACKENDS)}")
+        if self.address and self.backend != "ray":
+            raise ValueError(f"farm.address = {self.address!r} is for farm.backend = \"ray\"")
+
+    def check(self) -> None:
+        """Raise FarmUnavailable (one line: how to get it) when the backend cannot run here."""
+        if self.backend == "ray":
+            import importlib.util
+
+            if importlib.util.find_spec("ray") is None:
+                raise FarmUnavailable("farm backend ray needs Ray: pip install 'minigo[ray]' (or pip install ray)")
+
+
+class FarmUnavailable(RuntimeError):
+    """The chosen farm backend cannot run here; the message says how to install it."""
+
+
+def make_farm(work: Work, workers: int, *, name: str, replay_lost: bool = False, max_restarts: int | None = None,
+              config: FarmConfig | None = None, resources: dict[str, float] | None = None) -> Farm:
+    """A farm of ``workers`` running ``work`` on ``config``'s backend (this machine's processes by default);
+    ``resources`` (Ray only) are what each worker needs beyond a CPU, e.g. ``{"gnugo": 1}``."""
+    config = config or FarmConfig()
+    if config.backend == "local":
+        return Farm(work, workers, name=name, replay_lost=replay_lost, max_restarts=max_restarts)
+    config.check()
+    from selfplay.ray_farm import RayFarm
+
+    return RayFarm(work, workers, name=name, replay_lost=replay_lost,  # type: ignore[return-value]
+                   max_restarts=max_restarts, address=config.address, resources=resources)
+
+
+def worker_count(requested: int = 0, config: FarmConfig | None = None) -> int:
+    """``requested`` workers, or with 0 one per core: this machine's, or the Ray cluster's."""
+    if requested:
+        return requested
+    if config is not None and config.backend == "ray":
+        config.check()
+        from selfplay.ray_farm import cluster_cpus, connect
+
+        connect(config.address)
+        return cluster_cpus()
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 # -- messages from a worker to the parent ---------------------------------------------------------------
@@ -248,6 +311,10 @@ class Farm(Generic[T, R]):
     def processes(self) -> list[BaseProcess]:
         """The worker processes, by worker id (a replacement in its predecessor's place)."""
         return [slot.process for slot in self._slots]
+
+    def pids(self) -> list[int]:
+        """The workers' process ids, by worker id (as ``RayFarm.pids``: for tests that kill one)."""
+        return [slot.process.pid for slot in self._slots]
 
     def run(self, tasks: Iterable[T]) -> Iterator[tuple[T, R | Lost]]:
         """Deal ``tasks`` (never None) to the workers, one each at a time, and yield ``(task, answer)`` as answers

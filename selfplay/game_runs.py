@@ -12,18 +12,17 @@ differs between them (what a task is, how a game is stored, what counts as a fai
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from selfplay.farm import Farm, Lost
+from selfplay.farm import FarmConfig, Lost, make_farm
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["TooManyFailures", "indexed_games", "run_games", "worker_count"]
+__all__ = ["TooManyFailures", "indexed_games", "run_games"]
 
 
 class TooManyFailures(RuntimeError):
@@ -33,16 +32,6 @@ class TooManyFailures(RuntimeError):
         super().__init__(f"{count} games failed in a row; the last: {last}")
         self.count = count
         self.last = last
-
-
-def worker_count(requested: int = 0) -> int:
-    """``requested`` worker processes, or with 0 one per core this process may use."""
-    if requested:
-        return requested
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def indexed_games(folder: Path, digits: int) -> list[tuple[int, Path]]:
@@ -60,13 +49,15 @@ def run_games(work: Callable[..., Iterator[R]], rounds: Iterable[Iterable[T]], *
               handle: Callable[[R, Any], bool], lost: Callable[[T, Lost], R], total: int, done: int = 0,
               desc: str | None = None, progress: bool = True, max_failures: int | None = None,
               last_failure: Callable[[], str] = lambda: "?", grace: float = 5.0,
-              mininterval: float = 0.5) -> None:
+              mininterval: float = 0.5, farm: FarmConfig | None = None,
+              resources: dict[str, float] | None = None) -> None:
     """Play every task of every round on ``workers`` processes running ``work`` (a ``Farm`` work function).
 
     ``rounds`` yields the tasks of one round at a time (lazily: a round may depend on the last one's games).
     ``handle(outcome, bar)`` stores one game, updates the tqdm ``bar`` and returns whether the game failed;
     ``lost(task, lost)`` makes the outcome of a task whose worker died without answering. ``max_failures`` in a
-    row (default ``max(5, 2 * workers)``) raise ``TooManyFailures`` naming ``last_failure()``.
+    row (default ``max(5, 2 * workers)``) raise ``TooManyFailures`` naming ``last_failure()``. ``farm`` says where
+    the workers run (``selfplay.farm.make_farm``), and ``resources`` what each needs there beyond a CPU.
     """
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
@@ -75,10 +66,10 @@ def run_games(work: Callable[..., Iterator[R]], rounds: Iterable[Iterable[T]], *
     in_a_row = 0
     with logging_redirect_tqdm(), tqdm(total=total, initial=done, unit="game", desc=desc, disable=not progress,
                                        mininterval=mininterval, dynamic_ncols=True) as bar:
-        farm: Farm[T, R] = Farm(work, workers, name=name)
+        pool = make_farm(work, workers, name=name, config=farm, resources=resources)
         try:
             for tasks in rounds:
-                for task, outcome in farm.run(tasks):
+                for task, outcome in pool.run(tasks):
                     if isinstance(outcome, Lost):
                         outcome = lost(task, outcome)
                     in_a_row = in_a_row + 1 if handle(outcome, bar) else 0
@@ -86,7 +77,7 @@ def run_games(work: Callable[..., Iterator[R]], rounds: Iterable[Iterable[T]], *
                         raise TooManyFailures(in_a_row, last_failure())
         finally:
             # A stopped run keeps the games that finish within the grace (workers abandon theirs between moves).
-            for _, outcome in farm.stop(grace=grace):
+            for _, outcome in pool.stop(grace=grace):
                 if getattr(outcome, "record", None) is not None:
                     with contextlib.suppress(Exception):
                         handle(outcome, bar)

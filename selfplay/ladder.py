@@ -28,7 +28,7 @@ from minigo.checks import integer
 from minigo.go import Rules
 from minigo.players import PlayerSpec
 from models.run_layout import RunLayout
-from selfplay.game_runs import worker_count
+from selfplay.farm import FarmConfig, worker_count
 from selfplay.match_results import MatchResult, json_safe
 from selfplay.matches import MatchConfig, MatchError, check_players, resolve_spec, run_match, slug
 from selfplay.stats import Z95, Ratings, bradley_terry
@@ -122,6 +122,8 @@ class LadderConfig:
     workers: int = field(default_factory=worker_count)
     seed: int = 0
     """Every pair's match seed."""
+    farm: FarmConfig = field(default_factory=FarmConfig)
+    """Where the matches' workers run."""
     prior_games: float = 1.0
     """Virtual drawn games added to each pair that played, so that a clean sweep gives a finite rating."""
     openings: int = 0
@@ -211,7 +213,7 @@ def run_ladder(config: LadderConfig, progress: bool = True) -> LadderResult:
         a, b = sorted((specs[i], specs[j]))
         match = MatchConfig(a=a, b=b, out=config.out / "pairs" / pair_folder(a, b), games=config.games_per_pair,
                             size=config.size, komi=config.komi, ko=config.ko, workers=config.workers,
-                            seed=config.seed, openings=config.openings)
+                            seed=config.seed, openings=config.openings, farm=config.farm)
         result = run_match(match, progress, check=False, desc=f"pair {number}/{len(pairs)}")
         played += result.played_this_session
         matches.append(result)

@@ -50,11 +50,12 @@ from minigo.go import Rules
 from minigo.players import Player, PlayerSpec, PlayerSpecError
 from minigo.record import GameRecord
 from minigo.sgf import SGFError, load, save
-from selfplay.farm import FarmWorker
-from selfplay.game_runs import TooManyFailures, indexed_games, run_games, worker_count
+from selfplay.farm import FarmConfig, FarmWorker, worker_count
+from selfplay.game_runs import TooManyFailures, indexed_games, run_games
 from selfplay.match_results import GameSummary, MatchResult, summarize, summary_of
 from selfplay.player_kinds import known_kinds, make_player
 from selfplay.run_folder import folder_lock
+from selfplay.shipping import FolderRef
 from selfplay.stats import SPRT
 
 __all__ = ["MatchConfig", "MatchError", "MatchOutcome", "MatchTask", "check_players", "default_out", "game_seeds",
@@ -249,14 +250,52 @@ def serve(build: Callable[[], tuple[Player, Player]], tasks: Iterable[MatchTask]
         _close(players)
 
 
-def _match_worker(specs: tuple[str, str], rules: Rules, worker: FarmWorker,
+@dataclass(frozen=True)
+class ShippedSpec:
+    """A player spec and the run folder or checkpoint its argument names, which travels to workers by content on a
+    cluster farm (``selfplay.shipping``); ``local()`` is the spec with the argument pointing at this machine's copy."""
+
+    text: str
+    files: FolderRef | None = None
+    file: str = ""
+    """When the argument is a checkpoint file: its name inside ``files`` (its folder, shipped with the rollout
+    policy beside it)."""
+
+    @classmethod
+    def of(cls, text: str) -> ShippedSpec:
+        try:
+            spec = PlayerSpec.parse(text)
+        except PlayerSpecError:
+            return cls(text)
+        path = Path(spec.arg) if spec.arg else None
+        if path is None or spec.kind == "gnugo":
+            return cls(text)
+        if path.is_dir():
+            return cls(text, FolderRef(str(path)))
+        if path.is_file():
+            return cls(text, FolderRef(str(path.parent), (path.name, "rollout.safetensors")), path.name)
+        return cls(text)
+
+    def local(self) -> str:
+        if self.files is None:
+            return self.text
+        folder = self.files.local()
+        if folder == self.files.path:  # not shipped: this machine has the files
+            return self.text
+        spec = PlayerSpec.parse(self.text)
+        arg = str(Path(folder) / self.file) if self.file else folder
+        return ",".join([f"{spec.kind}:{arg}", *(f"{k}={v}" for k, v in spec.options.items())])
+
+
+def _match_worker(specs: tuple[str | ShippedSpec, str | ShippedSpec], rules: Rules, worker: FarmWorker,
                   tasks: Iterator[MatchTask]) -> Iterator[MatchOutcome]:
     """The work of a match worker (``selfplay.farm``): ``serve`` with players built from ``specs``."""
+    texts = tuple(s.local() if isinstance(s, ShippedSpec) else s for s in specs)
 
     def build() -> tuple[Player, Player]:
-        a = make_player(specs[0])
+        a = make_player(texts[0])
         try:
-            b = make_player(specs[1])
+            b = make_player(texts[1])
         except BaseException:
             _close([a])
             raise
@@ -265,7 +304,8 @@ def _match_worker(specs: tuple[str, str], rules: Rules, worker: FarmWorker,
             sys.modules["torch"].set_num_threads(1)
         return a, b
 
-    yield from serve(build, tasks, rules, specs, worker.id)
+    yield from serve(build, tasks, rules, (specs[0] if isinstance(specs[0], str) else specs[0].text,
+                                           specs[1] if isinstance(specs[1], str) else specs[1].text), worker.id)
 
 
 # ------------------------------------------------------------------------------------------------ a match
@@ -297,6 +337,8 @@ class MatchConfig:
     """Stop early once this test decides; None plays all the games."""
     openings: int = 0
     """Opening moves from the bundled expert games, one opening per pair of games (colours swapped); 0: none."""
+    farm: FarmConfig = field(default_factory=FarmConfig)
+    """Where the workers run (this machine's processes, or a Ray cluster); not part of the match's identity."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
@@ -498,7 +540,9 @@ def _play(config: MatchConfig, state: _Progress, pending: list[int], progress: b
         return outcome.record is None
 
     try:
-        run_games(functools.partial(_match_worker, (config.a, config.b), config.rules), [tasks()],
+        gnugo = any(spec.split(":", 1)[0].strip().lower() == "gnugo" for spec in (config.a, config.b))
+        run_games(functools.partial(_match_worker, (ShippedSpec.of(config.a), ShippedSpec.of(config.b)), config.rules),
+                  [tasks()], farm=config.farm, resources={"gnugo": 1} if gnugo else None,
                   workers=min(config.workers, len(pending)), name="eval", handle=handle,
                   lost=lambda task, lost: MatchOutcome(lost.worker, task, None, lost.reason),
                   total=config.games, done=len(state.done) + len(state.failed), desc=desc, progress=progress,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.run_layout import RunLayout
-from selfplay.game_runs import worker_count
+from selfplay.farm import FarmConfig, worker_count
 from selfplay.resume import drop_metrics
 from selfplay.run_folder import append_metrics, require
 
@@ -71,8 +71,9 @@ def player_spec(config: MCTSStageConfig, run_dir: Path) -> str:
     return spec
 
 
-def run(config: MCTSStageConfig, run_dir: str | os.PathLike[str], progress: bool = True) -> MCTSStageResult:
-    """Play the run's MCTS player against each opponent; returns and logs its win rates."""
+def run(config: MCTSStageConfig, run_dir: str | os.PathLike[str], progress: bool = True,
+        farm: FarmConfig | None = None) -> MCTSStageResult:
+    """Play the run's MCTS player against each opponent (on ``farm``); returns and logs its win rates."""
     from models import checkpoint
     from selfplay.match_results import format_match
     from selfplay.matches import MatchConfig, run_match
@@ -87,7 +88,7 @@ def run(config: MCTSStageConfig, run_dir: str | os.PathLike[str], progress: bool
         opponent = opponent_spec(name, run_dir)
         out = layout.eval(f"mcts-vs-{name.replace(':', '-').replace('/', '_')}")
         match = MatchConfig(a=spec, b=opponent, out=out, games=config.games, size=size,
-                            workers=worker_count(config.workers), seed=config.seed)
+                            workers=worker_count(config.workers, farm), seed=config.seed, farm=farm or FarmConfig())
         result = run_match(match, progress=progress, desc=f"mcts vs {name}")
         for line in format_match(result):
             log.info("%s", line)

@@ -22,6 +22,7 @@ from minigo.atomic import write_atomic
 from models.run_layout import RunLayout
 from selfplay import mcts_stage, rl, sl
 from selfplay import value as value_stage
+from selfplay.farm import FarmConfig, FarmUnavailable
 from selfplay.report import write_report
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ PRESETS_DIR = Path(__file__).parent / "presets"
 STAGES: dict[str, type] = {"sl": sl.SLConfig, "rl": rl.RLConfig, "value": value_stage.ValueConfig,
                            "mcts": mcts_stage.MCTSStageConfig}
 """Stage name -> its config dataclass, in the order the stages run."""
+TABLES: dict[str, type] = {**STAGES, "farm": FarmConfig}
+"""Every table of a configuration: the stages', and ``[farm]`` (where the stages' workers run)."""
 
 
 class ConfigError(ValueError):
@@ -42,10 +45,15 @@ class PipelineConfig:
 
     preset: str
     stages: dict[str, Any]
+    """Table name (``TABLES``) -> its config: each stage's, and ``farm``."""
 
     @property
     def board_size(self) -> int:
         return self.stages["sl"].board_size
+
+    @property
+    def farm(self) -> FarmConfig:
+        return self.stages["farm"]
 
 
 def preset_names() -> list[str]:
@@ -110,23 +118,23 @@ def resolve(preset: str, overrides: Sequence[str] = ()) -> PipelineConfig:
     else:
         raise ConfigError(f"preset {preset!r} does not exist: expected one of {', '.join(preset_names())} or a "
                           f"FILE.toml")
-    values: dict[str, dict[str, Any]] = {stage: {} for stage in STAGES}
+    values: dict[str, dict[str, Any]] = {stage: {} for stage in TABLES}
     for stage, fields in table.items():
         if stage == "preset" and isinstance(fields, str):
             continue  # a resolved config.toml names the preset it came from: it reruns as a preset itself
-        if stage not in STAGES or not isinstance(fields, dict):
-            raise ConfigError(f"{name}: [{stage}] is not a stage: expected tables {', '.join(STAGES)}")
+        if stage not in TABLES or not isinstance(fields, dict):
+            raise ConfigError(f"{name}: [{stage}] is not a stage: expected tables {', '.join(TABLES)}")
         values[stage].update(fields)
     for item in overrides:
         key, eq, text = item.partition("=")
         stage, dot, field_name = key.strip().partition(".")
         if not eq or not dot:
             raise ConfigError(f"--set {item!r} is not stage.field=value")
-        if stage not in STAGES:
-            raise ConfigError(f"--set {item!r}: no stage {stage!r}: expected one of {', '.join(STAGES)}")
+        if stage not in TABLES:
+            raise ConfigError(f"--set {item!r}: no stage {stage!r}: expected one of {', '.join(TABLES)}")
         values[stage][field_name] = _parse_value(text.strip())
     stages = {}
-    for stage, cls in STAGES.items():
+    for stage, cls in TABLES.items():
         fields = {f.name: f for f in dataclasses.fields(cls)}
         hints = typing.get_type_hints(cls)
         for key, value in values[stage].items():
@@ -192,6 +200,10 @@ def train(config: PipelineConfig, run_dir: Path, stages: Sequence[str], force: b
     order = list(STAGES)
     if list(stages) != sorted(stages, key=order.index):
         raise ConfigError(f"--stages {','.join(stages)} is out of order: expected the order {','.join(order)}")
+    try:
+        config.farm.check()
+    except FarmUnavailable as exc:
+        raise ConfigError(str(exc)) from None
     prepare_run(config, run_dir, force)
     # Every process's records reach the root logger (workers through a queue), so one file holds the run's log.
     handler = logging.FileHandler(RunLayout(run_dir).log, encoding="utf-8")
@@ -205,8 +217,11 @@ def train(config: PipelineConfig, run_dir: Path, stages: Sequence[str], force: b
     try:
         for stage in stages:
             log.info("stage %s: starting in %s", stage, run_dir)
-            module = {"sl": sl, "rl": rl, "value": value_stage, "mcts": mcts_stage}[stage]
-            results[stage] = module.run(config.stages[stage], run_dir, progress=progress)
+            if stage == "sl":
+                results[stage] = sl.run(config.stages[stage], run_dir, progress=progress)
+            else:  # the stages that play games on workers
+                module = {"rl": rl, "value": value_stage, "mcts": mcts_stage}[stage]
+                results[stage] = module.run(config.stages[stage], run_dir, progress=progress, farm=config.farm)
         results["report"] = write_report(run_dir)
         log.info("report written to %s", results["report"])
     except BaseException as exc:

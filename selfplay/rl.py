@@ -41,7 +41,7 @@ from models.features import planes
 from models.losses import reinforce_loss, value_mse
 from models.nets import NetConfig, build, masked_log_softmax
 from models.run_layout import RunLayout
-from selfplay.game_runs import worker_count
+from selfplay.farm import FarmConfig, worker_count
 from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
 from selfplay.run_folder import TrainingError, append_metrics, require, resolve_device
 from selfplay.samples import save_samples
@@ -77,7 +77,11 @@ class RLConfig:
     max_grad_norm: float = 5.0
     """Gradients are clipped to this norm (its size before clipping is logged)."""
     workers: int = 0
-    """Self-play worker processes (0: one per core)."""
+    """Self-play workers (0: one per core of this machine, or of the Ray cluster with ``farm.backend = "ray"``)."""
+    games_per_task: int = 0
+    """Games a worker plays per task, in one lockstep batch (0: the iteration's games split evenly, one task per
+    worker). A cluster wants several tasks per worker for balance; a task's games are seeded by its first game,
+    so changing this changes the games."""
     sync: bool = False
     """Alternate playing and training strictly instead of overlapping them (one iteration stale)."""
     seed: int = 0
@@ -99,6 +103,8 @@ class RLConfig:
                 raise ValueError(f"rl.{name} = {value!r} must be a positive number")
         if self.workers < 0:
             raise ValueError(f"rl.workers = {self.workers} must be 0 (one per core) or more")
+        if self.games_per_task < 0:
+            raise ValueError(f"rl.games_per_task = {self.games_per_task} must be 0 (one task per worker) or more")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"rl.device = {self.device!r}: expected auto, cpu or cuda")
 
@@ -162,8 +168,9 @@ def win_rate(games: list[SelfPlayGame], key: str) -> float:
     return points / max(len(games), 1)
 
 
-def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True) -> RLResult:
-    """Train the RL policy into ``run_dir`` from its SL policy, resuming a stopped run."""
+def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True,
+        farm: FarmConfig | None = None) -> RLResult:
+    """Train the RL policy into ``run_dir`` from its SL policy, resuming a stopped run; self-play on ``farm``."""
     run_dir = Path(run_dir)
     layout = RunLayout(run_dir)
     sl_path = require(layout.sl_policy, "sl", run_dir)
@@ -214,12 +221,12 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
         games = match_tasks(iteration * config.games_per_iteration, config.games_per_iteration, "current",
                             "opponent")
         return split_tasks(games, workers, {"current": weights, "opponent": opponent}, rules, config.seed,
-                           iteration * workers), opponent
+                           iteration * workers, config.games_per_task), opponent
 
-    workers = worker_count(config.workers)
+    workers = worker_count(config.workers, farm)
     last_vs_sl = None
     bar = tqdm(total=config.iterations, initial=start, desc="rl", unit="it", disable=not progress)
-    with WorkerPool(workers) as pool_procs, concurrent.futures.ThreadPoolExecutor(1) as background:
+    with WorkerPool(workers, farm=farm) as pool_procs, concurrent.futures.ThreadPoolExecutor(1) as background:
         tasks, opponent = tasks_for(start, weights_for(start))
         future = background.submit(pool_procs.run, tasks)
         for iteration in range(start, config.iterations):
@@ -255,8 +262,8 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
                 if not config.sync and done < config.iterations:
                     future.result()  # two matches at once would only split the cores
                 eval_games = match_tasks(10**9 + done * config.eval_games, config.eval_games, "rl", "sl")
-                results = pool_procs.run(split_tasks(eval_games, workers, {"rl": str(eval_weights), "sl": str(sl_path)},
-                                                     rules, config.seed + 1, 10**6 + done * workers))
+                results = pool_procs.run(split_tasks(eval_games, workers, {"rl": eval_weights, "sl": sl_path}, rules,
+                                                     config.seed + 1, 10**6 + done * workers, config.games_per_task))
                 last_vs_sl = win_rate([g for r in results for g in r.games], "rl")
                 record["win_rate_vs_sl"] = last_vs_sl
                 log.info("RL iteration %d: win rate against the SL policy %.3f over %d games", done, last_vs_sl,

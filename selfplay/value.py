@@ -39,7 +39,7 @@ from models.losses import ownership_loss, score_mse, value_mse
 from models.nets import NetConfig, build
 from models.run_layout import RunLayout
 from selfplay import value_data
-from selfplay.game_runs import worker_count
+from selfplay.farm import FarmConfig, worker_count
 from selfplay.resume import latest_resume_point, save_resume_point, truncate_metrics
 from selfplay.run_folder import TrainingError, append_metrics, require, resolve_device
 from selfplay.samples import save_samples
@@ -92,7 +92,10 @@ class ValueConfig:
     weight_decay: float = 1e-4
     """AdamW weight decay."""
     workers: int = 0
-    """Self-play worker processes (0: one per core)."""
+    """Self-play workers (0: one per core of this machine, or of the Ray cluster with ``farm.backend = "ray"``)."""
+    games_per_task: int = 0
+    """Games a worker plays per task, in one lockstep batch (0: each shard split evenly, one task per worker); as
+    ``rl.games_per_task``, changing it changes the games."""
     seed: int = 0
     """Seed of U, the random moves, the sampling and the positions kept."""
     device: str = "auto"
@@ -129,6 +132,8 @@ class ValueConfig:
                 raise ValueError(f"value.{name} = {getattr(self, name)!r} must be at least {low} (or unset: automatic)")
         if self.workers < 0:
             raise ValueError(f"value.workers = {self.workers!r} must be 0 (one per core) or more")
+        if self.games_per_task < 0:
+            raise ValueError(f"value.games_per_task = {self.games_per_task!r} must be 0 (one task per worker) or more")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise ValueError(f"value.lr = {self.lr!r} must be a positive number")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -154,8 +159,8 @@ class ValueResult:
 
 
 def make_games(config: ValueConfig, run_dir: Path, rules: Rules, checkpoints: dict[str, str],
-               progress: bool) -> list[Path]:
-    """Play and write the missing shards of value-data games; returns every shard path."""
+               progress: bool, farm: FarmConfig | None = None) -> list[Path]:
+    """Play (on ``farm``) and write the missing shards of value-data games; returns every shard path."""
     data_dir = RunLayout(run_dir).data
     u_max = config.u_max or max(1, (3 * rules.size * rules.size) // 4)
     paths = value_data.shard_paths(data_dir, config.games, config.games_per_shard)
@@ -164,15 +169,15 @@ def make_games(config: ValueConfig, run_dir: Path, rules: Rules, checkpoints: di
     missing = [k for k, p in enumerate(paths) if not p.exists()]
     if not missing:
         return paths
-    workers = worker_count(config.workers)
+    workers = worker_count(config.workers, farm)
     bar = tqdm(total=config.games, initial=(len(paths) - len(missing)) * config.games_per_shard, desc="value data",
                unit="game", disable=not progress)
-    with WorkerPool(workers) as pool:
+    with WorkerPool(workers, farm=farm) as pool:
         for k in missing:
             first = k * config.games_per_shard
             count = min(config.games_per_shard, config.games - first)
             tasks = split_tasks(value_tasks(first, count, u_max, config.seed), workers, checkpoints, rules,
-                                config.seed, k * workers)
+                                config.seed, k * workers, config.games_per_task)
             games = [g for r in pool.run(tasks) for g in r.games]
             save_samples(games, RunLayout(run_dir).games("value"), f"shard_{k:05d}", rules,
                          {key: Path(path).stem for key, path in checkpoints.items()}, config.sample_games)
@@ -227,8 +232,9 @@ def batch_loss(net: torch.nn.Module, data: ValueExamples, index: np.ndarray, sym
     return loss, losses
 
 
-def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = True) -> ValueResult:
-    """Make the value data (SL then random then RL) and fit the value net into ``run_dir``."""
+def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = True,
+        farm: FarmConfig | None = None) -> ValueResult:
+    """Make the value data (SL then random then RL) on ``farm`` and fit the value net into ``run_dir``."""
     run_dir = Path(run_dir)
     layout = RunLayout(run_dir)
     sl_path = require(layout.sl_policy, "sl", run_dir)
@@ -237,7 +243,7 @@ def run(config: ValueConfig, run_dir: str | os.PathLike[str], progress: bool = T
     rules = Rules(size=sl.config.board_size)
     feature_set = sl.config.feature_set
     device = resolve_device(config.device)
-    paths = make_games(config, run_dir, rules, {"sl": str(sl_path), "rl": str(rl_path)}, progress)
+    paths = make_games(config, run_dir, rules, {"sl": str(sl_path), "rl": str(rl_path)}, progress, farm)
     games = value_data.load_games(paths)
     with tqdm(total=len(games), desc="value examples", unit="game", disable=not progress) as bar:
         data = value_data.load_examples(games, rules, feature_set, config.count, config.spacing, config.seed,

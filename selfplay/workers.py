@@ -5,7 +5,8 @@ games are grouped by which policy moves next (``current``, ``opponent``, ``sl``,
 uniformly random legal move), and each group is one batched forward pass; moves are sampled from the policy
 (temperature 1). A finished game comes back as a compact ``SelfPlayGame``: its moves and result.
 
-``WorkerPool`` runs ``play_lockstep`` in N processes (a ``selfplay.farm.Farm``: spawned, one torch thread each).
+``WorkerPool`` runs ``play_lockstep`` in N workers (a ``selfplay.farm.Farm`` of spawned processes, one torch thread
+each, or actors on a Ray cluster: ``selfplay.ray_farm``).
 A task names the checkpoints to play with by path; a worker loads a checkpoint once and keeps it until a task
 names another file, so the trainer delivers new weights by writing a new file. Each task's games are seeded from
 the run seed and the task's first game index, so a task replayed after a crash plays the same games. A worker
@@ -27,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from minigo.go import BLACK, Position, Rules
-from selfplay.farm import Farm, FarmWorker
+from selfplay.farm import FarmConfig, FarmWorker, make_farm
+from selfplay.shipping import FileRef
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +168,8 @@ class PlayTask:
 
     task_id: int
     games: tuple[SelfPlayTask, ...]
-    checkpoints: dict[str, str]
+    checkpoints: dict[str, FileRef]
+    """Policy key -> its checkpoint (by path on this machine; by content on a cluster: ``selfplay.shipping``)."""
     rules: Rules
     seed: int
     free_pass: bool = False
@@ -193,15 +196,15 @@ def _play_tasks(worker: FarmWorker, tasks: Iterator[PlayTask]) -> Iterator[TaskR
     import torch
 
     torch.set_num_threads(1)  # N workers share the cores; more threads per worker only adds contention
-    loaded: dict[str, tuple[float, Evaluate]] = {}  # path -> (mtime, policy): a rewritten file is loaded again
+    loaded: dict[str, tuple[str, Evaluate]] = {}  # path -> (stamp, policy): a rewritten file is loaded again
     for task in tasks:
         started = time.time()
         policies: dict[str, Evaluate] = {}
-        for key, path in task.checkpoints.items():
-            stamp = Path(path).stat().st_mtime
-            if path not in loaded or loaded[path][0] != stamp:
-                loaded[path] = (stamp, policy_from_checkpoint(path))
-            policies[key] = loaded[path][1]
+        for key, ref in task.checkpoints.items():
+            stamp = ref.stamp()
+            if ref.path not in loaded or loaded[ref.path][0] != stamp:
+                loaded[ref.path] = (stamp, policy_from_checkpoint(ref.local()))
+            policies[key] = loaded[ref.path][1]
         rng = np.random.default_rng([task.seed, task.games[0].index if task.games else 0])
         games = play_lockstep(task.games, policies, task.rules, rng, task.free_pass)
         yield TaskResult(task.task_id, worker.id, games, time.time() - started)
@@ -210,10 +213,11 @@ def _play_tasks(worker: FarmWorker, tasks: Iterator[PlayTask]) -> Iterator[TaskR
 class WorkerPool:
     """N self-play worker processes; ``run(tasks)`` returns every task's games, whatever workers die."""
 
-    def __init__(self, workers: int, max_restarts: int = 20) -> None:
+    def __init__(self, workers: int, max_restarts: int = 20, farm: FarmConfig | None = None) -> None:
+        """``farm``: where the workers run (this machine's processes by default, or a Ray cluster)."""
         # A lost task is dealt again: its games replay from the same seed, so none is half-reported.
-        self._farm: Farm[PlayTask, TaskResult] = Farm(_play_tasks, workers, name="self-play", replay_lost=True,
-                                                      max_restarts=max_restarts)
+        self._farm = make_farm(_play_tasks, workers, name="self-play", replay_lost=True, max_restarts=max_restarts,
+                               config=farm)
         self.size = workers
         self._one_run = threading.Lock()
 
@@ -223,7 +227,12 @@ class WorkerPool:
         return self._farm.restarts
 
     def processes(self) -> list[BaseProcess]:
+        """The worker processes (local farm only)."""
         return self._farm.processes()
+
+    def pids(self) -> list[int]:
+        """The workers' process ids (either farm), by worker id."""
+        return self._farm.pids()
 
     def run(self, tasks: Sequence[PlayTask], on_result: Callable[[TaskResult], None] | None = None) -> list[TaskResult]:
         """Play ``tasks`` on the workers (one at a time each); results in task order. Runs asked for from two
@@ -247,9 +256,16 @@ class WorkerPool:
         self.close()
 
 
-def split_tasks(games: Sequence[SelfPlayTask], workers: int, checkpoints: dict[str, str], rules: Rules, seed: int,
-                first_task_id: int = 0) -> list[PlayTask]:
-    """Deal ``games`` into one task per worker (contiguous slices, so each task's seed is fixed by its games)."""
-    chunks = [c for c in np.array_split(np.arange(len(games)), workers) if len(c)]
-    return [PlayTask(first_task_id + i, tuple(games[j] for j in chunk), dict(checkpoints), rules, seed)
+def split_tasks(games: Sequence[SelfPlayTask], workers: int, checkpoints: dict[str, str | Path], rules: Rules,
+                seed: int, first_task_id: int = 0, games_per_task: int = 0) -> list[PlayTask]:
+    """Deal ``games`` into tasks of contiguous slices, so each task's seed is fixed by its games: one task per
+    worker, or with ``games_per_task`` tasks of that many games (a cluster deals more tasks than workers, for
+    balance; each task's games are one lockstep batch)."""
+    if games_per_task:
+        chunks = [np.arange(start, min(start + games_per_task, len(games)))
+                  for start in range(0, len(games), games_per_task)]
+    else:
+        chunks = [c for c in np.array_split(np.arange(len(games)), workers) if len(c)]
+    refs = {key: FileRef(str(path)) for key, path in checkpoints.items()}
+    return [PlayTask(first_task_id + i, tuple(games[j] for j in chunk), dict(refs), rules, seed)
             for i, chunk in enumerate(chunks)]

@@ -52,3 +52,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     if os.environ.get("MINIGO_REQUIRE_GNUGO") and find_gnugo() is None:
         raise pytest.UsageError("MINIGO_REQUIRE_GNUGO is set but GNU Go is not installed (apt-get install gnugo)")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory):
+    """A small local Ray cluster (2 CPUs, ~5 s to start), shut down after the session; skips without Ray, unless
+    CI's MINIGO_REQUIRE_RAY makes that an error."""
+    if importlib.util.find_spec("ray") is None:
+        if os.environ.get("MINIGO_REQUIRE_RAY"):
+            pytest.fail("MINIGO_REQUIRE_RAY is set but Ray is not installed (pip install -e '.[ray]')")
+        pytest.skip("Ray is not installed (pip install -e '.[ray]')")
+    import ray
+
+    from selfplay.ray_farm import connect
+
+    saved = os.environ.get("MINIGO_CACHE")
+    os.environ["MINIGO_CACHE"] = str(tmp_path_factory.mktemp("shipped"))  # actors' copies of shipped files
+    connect(num_cpus=2)
+    yield ray
+    ray.shutdown()
+    if saved is None:
+        del os.environ["MINIGO_CACHE"]
+    else:
+        os.environ["MINIGO_CACHE"] = saved

@@ -19,9 +19,21 @@ from pathlib import Path
 
 import pytest
 
-from selfplay.farm import Farm, FarmWorker, Lost
+from selfplay.farm import FarmConfig, FarmWorker, Lost, make_farm
 
 logger = logging.getLogger(__name__)
+
+
+@pytest.fixture(params=["local", "ray"])
+def backend(request) -> str:
+    """Each contract test runs on both farms: this machine's processes and Ray actors (a small local cluster)."""
+    if request.param == "ray":
+        request.getfixturevalue("ray_cluster")
+    return request.param
+
+
+def _farm(backend: str, work, workers: int, **options):
+    return make_farm(work, workers, name=options.pop("name"), config=FarmConfig(backend), **options)
 
 
 def _square(worker: FarmWorker, tasks: Iterator[int]) -> Iterator[tuple[int, int]]:
@@ -40,8 +52,8 @@ def _nap(folder: str, worker: FarmWorker, tasks: Iterator[float]) -> Iterator[fl
         yield seconds
 
 
-def test_every_task_is_answered_once_and_worker_logs_reach_the_parent(caplog):
-    with caplog.at_level(logging.WARNING), Farm(_square, 2, name="square") as farm:
+def test_every_task_is_answered_once_and_worker_logs_reach_the_parent(caplog, backend):
+    with caplog.at_level(logging.WARNING), _farm(backend, _square, 2, name="square") as farm:
         answers = dict(farm.run(range(6)))
         again = dict(farm.run([7]))  # a farm runs more than once
     assert {task: square for task, (_, square) in answers.items()} == {n: n * n for n in range(6)}
@@ -50,8 +62,8 @@ def test_every_task_is_answered_once_and_worker_logs_reach_the_parent(caplog):
     assert "worker 0 squares" in caplog.text or "worker 1 squares" in caplog.text
 
 
-def test_a_work_that_raises_is_logged_with_its_traceback_and_the_worker_replaced(caplog):
-    with caplog.at_level(logging.WARNING), Farm(_square, 1, name="square") as farm:
+def test_a_work_that_raises_is_logged_with_its_traceback_and_the_worker_replaced(caplog, backend):
+    with caplog.at_level(logging.WARNING), _farm(backend, _square, 1, name="square") as farm:
         answers = list(farm.run([-1, 3]))
     assert answers[0] == (-1, Lost(0, "worker 0 failed: ValueError: no square for -1"))
     assert answers[1] == (3, (0, 9))  # its replacement took the next task
@@ -75,9 +87,9 @@ def _kill_first_busy_worker(folder: Path) -> threading.Thread:
 
 
 @pytest.mark.parametrize("replay", [True, False])
-def test_a_killed_workers_task_is_dealt_again_or_reported_lost(tmp_path, replay):
+def test_a_killed_workers_task_is_dealt_again_or_reported_lost(tmp_path, replay, backend):
     killer = _kill_first_busy_worker(tmp_path)
-    with Farm(functools.partial(_nap, str(tmp_path)), 2, name="nap", replay_lost=replay) as farm:
+    with _farm(backend, functools.partial(_nap, str(tmp_path)), 2, name="nap", replay_lost=replay) as farm:
         answers = dict(farm.run([2.0, 2.5]))
     killer.join()
     assert farm.restarts == 1
@@ -86,18 +98,20 @@ def test_a_killed_workers_task_is_dealt_again_or_reported_lost(tmp_path, replay)
     else:
         [(task, lost)] = [(task, a) for task, a in answers.items() if isinstance(a, Lost)]
         assert answers[4.5 - task] == 4.5 - task  # the other task was answered
-        assert lost.reason == f"worker {lost.worker} exited with status {-signal.SIGKILL}"
+        died = f"exited with status {-signal.SIGKILL}" if backend == "local" else "died (ActorDiedError)"
+        assert lost.reason == f"worker {lost.worker} {died}"
 
 
 # ------------------------------------------------------------------------------------------------ orphans
 
 BARE_FARM = """
 import functools, sys
-from selfplay.farm import Farm
+from selfplay.farm import FarmConfig, make_farm
 from test_farm import _nap
 
 if __name__ == "__main__":
-    with Farm(functools.partial(_nap, sys.argv[1]), 2, name="nap") as farm:
+    backend = sys.argv[2] if len(sys.argv) > 2 else "local"
+    with make_farm(functools.partial(_nap, sys.argv[1]), 2, name="nap", config=FarmConfig(backend)) as farm:
         list(farm.run([600.0, 600.0]))
 """
 
@@ -133,15 +147,18 @@ def _running(pids: list[int]) -> list[int]:
     return running
 
 
-@pytest.mark.parametrize("program", [BARE_FARM, SLOW_MATCH], ids=["farm", "minigo-eval"])
-def test_busy_workers_exit_when_their_parent_is_killed(tmp_path, program):
+@pytest.mark.parametrize("program,backend", [(BARE_FARM, "local"), (SLOW_MATCH, "local"), (BARE_FARM, "ray")],
+                         ids=["farm", "minigo-eval", "ray-farm"])
+def test_busy_workers_exit_when_their_parent_is_killed(tmp_path, program, backend, request):
+    if backend == "ray":  # the parent starts its own local cluster; this only checks that Ray is here
+        request.getfixturevalue("ray_cluster")
     script, busy, stderr = tmp_path / "parent.py", tmp_path / "busy", tmp_path / "stderr.txt"
     script.write_text(textwrap.dedent(program))
     busy.mkdir()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}  # the bare farm imports _nap from here
     with open(stderr, "w") as err:
-        parent = subprocess.Popen([sys.executable, str(script), str(busy)], stdout=subprocess.DEVNULL, stderr=err,
-                                  env=env)
+        parent = subprocess.Popen([sys.executable, str(script), str(busy), backend], stdout=subprocess.DEVNULL,
+                                  stderr=err, env=env)
     workers: list[int] = []
     try:
         deadline = time.monotonic() + 180
@@ -151,7 +168,8 @@ def test_busy_workers_exit_when_their_parent_is_killed(tmp_path, program):
         assert len(workers) == 2, f"the workers did not start their tasks: {stderr.read_text()[-2000:]}"
         parent.send_signal(signal.SIGKILL)
         parent.wait()
-        deadline = time.monotonic() + 10  # the watchdog looks every 0.2 s; the rest is slack for a loaded machine
+        # the watchdog looks every 0.2 s (Ray: the raylet sees its driver gone); the rest is slack for a busy machine
+        deadline = time.monotonic() + (10 if backend == "local" else 30)
         while _running(workers) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not _running(workers), f"workers {_running(workers)} outlived their killed parent"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import threading
 import time
 
@@ -16,6 +18,7 @@ from models import checkpoint
 from models.features import planes
 from models.nets import NetConfig, build
 from selfplay import rl, value, value_data
+from selfplay.farm import FarmConfig
 from selfplay.workers import SelfPlayGame, SelfPlayTask, WorkerPool, play_lockstep, split_tasks
 
 RULES = Rules(size=5)
@@ -128,6 +131,39 @@ def test_current_moves_are_the_current_policy_moves_with_their_outcome():
     batch = rl.current_moves([game], "current", RULES, "alphago")
     assert list(batch.moves) == [13, 25]
     assert list(batch.z) == [1.0, 1.0]  # White won, and White is the current policy
+
+
+def _moves(results):
+    return [[g.moves for g in r.games] for r in results]
+
+
+def test_ray_workers_play_the_same_games_as_local_ones(run_dir, ray_cluster):
+    policy = str(run_dir / "checkpoints" / "sl_policy.safetensors")
+    tasks = split_tasks(rl.match_tasks(0, 8, "a", "b"), 2, {"a": policy, "b": policy}, RULES, seed=0,
+                        games_per_task=3)
+    with WorkerPool(2) as pool:
+        local = pool.run(tasks)
+    with WorkerPool(2, farm=FarmConfig("ray")) as pool:
+        remote = pool.run(tasks)
+    assert [r.task_id for r in remote] == [0, 1, 2] and _moves(remote) == _moves(local)
+    assert [[g.score for g in r.games] for r in remote] == [[g.score for g in r.games] for r in local]
+
+
+def test_a_sigkilled_ray_actors_games_come_back_once_and_unchanged(run_dir, ray_cluster):
+    policy = str(run_dir / "checkpoints" / "sl_policy.safetensors")
+    tasks = split_tasks(rl.match_tasks(0, 12, "a", "b"), 2, {"a": policy, "b": policy}, RULES, seed=3,
+                        games_per_task=2)
+    with WorkerPool(2) as pool:
+        reference = pool.run(tasks)
+    with WorkerPool(2, farm=FarmConfig("ray")) as pool:
+        victim = pool.pids()[0]
+        killer = threading.Timer(1.0, os.kill, (victim, signal.SIGKILL))
+        killer.start()
+        results = pool.run(tasks)
+        killer.join()
+        assert pool.restarts >= 1 and victim not in pool.pids()
+    assert sorted(g.index for r in results for g in r.games) == list(range(12))  # each game exactly once
+    assert _moves(results) == _moves(reference)
 
 
 def test_worker_pool_finishes_every_task_when_a_worker_is_killed(run_dir):
