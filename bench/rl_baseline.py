@@ -8,8 +8,8 @@ gradient ``g_i = sum_t (z_t - b(s_t)) grad log pi(a_t|s_t)`` over the policy's o
 
 - ``none``: b = 0;
 - ``mean``: the batch's mean outcome (leave-one-out, so it stays unbiased);
-- ``value``: a value net, by default the run's ``rl_baseline`` (the one stage 2 trains alongside), and with
-  ``--value CKPT`` also that one (e.g. the stage-3 value net).
+- ``value``: a value net, by default the run's ``rl_baseline`` (the one stage 2 trains alongside) where the run
+  has one, and with ``--value CKPT`` also that one (e.g. the stage-3 value net).
 
 For each it prints the mean squared norm of the per-game gradients about their mean (the variance, trace of the
 covariance), the squared norm of the mean (the signal) and the signal-to-noise ratio of a batch's estimate,
@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     layout = RunLayout(args.run)
     policy_path = args.policy or layout.rl_policy
     opponent_path = args.opponent or layout.sl_policy
-    values = {"value (rl_baseline)": layout.rl_baseline} | {f"value ({p})": p for p in args.value}
+    # A run rebuilt from the bundled nets has no rl_baseline: then only the --value nets are measured.
+    values = {"value (rl_baseline)": layout.rl_baseline} if layout.rl_baseline.is_file() else {}
+    values |= {f"value ({p})": p for p in args.value}
     for path in [policy_path, opponent_path, *values.values()]:
         if not path.is_file():
             parser.error(f"{path}: no such checkpoint file (expected a run folder with stages sl and rl done)")
