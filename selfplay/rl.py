@@ -183,7 +183,11 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     baseline_config = NetConfig(kind="value", board_size=net_config.board_size, feature_set=net_config.feature_set,
                                 filters=max(16, net_config.filters // 2), blocks=max(1, net_config.blocks // 2))
-    baseline = build(baseline_config).to(device)
+    with torch.random.fork_rng(devices=[]):
+        # the same initial baseline every time: two runs of one configuration train the same policy, whichever farm
+        # plays their games (unseeded, b(s) started from other weights each run and the runs parted at iteration 1)
+        torch.manual_seed(config.seed)
+        baseline = build(baseline_config).to(device)
     baseline_optimizer = torch.optim.Adam(baseline.parameters(), lr=config.baseline_lr)
 
     policy_path = layout.rl_policy

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -200,6 +201,22 @@ def test_tiny_rl_run_logs_its_iterations_and_resumes(run_dir):
     state = checkpoint.load(newest)
     assert state.step == 3 and len(state.extra["pool"]) == 4  # the SL policy and three snapshots
     assert checkpoint.load(result.policy, kind="policy").step == 3
+
+
+def test_a_tiny_rl_run_trains_the_same_policy_twice_and_on_either_farm(run_dir, tmp_path, ray_cluster):
+    base = dict(iterations=2, games_per_iteration=8, pool_every=1, eval_every=2, eval_games=8, workers=2, seed=1,
+                device="cpu")
+    trained = []
+    for name, farm in (("local", None), ("again", None), ("ray", FarmConfig("ray"))):
+        run = tmp_path / name
+        (run / "checkpoints").mkdir(parents=True)
+        shutil.copy(run_dir / "checkpoints" / "sl_policy.safetensors", run / "checkpoints")
+        rl.run(rl.RLConfig(**base), run, progress=False, farm=farm)
+        trained.append({name: checkpoint.load(run / "checkpoints" / f"{name}.safetensors").net.state_dict()
+                        for name in ("rl_policy", "rl_baseline")})
+    for other in trained[1:]:
+        for net in ("rl_policy", "rl_baseline"):
+            assert all(torch.equal(trained[0][net][k], other[net][k]) for k in trained[0][net]), net
 
 
 def test_tiny_value_run_makes_shards_once_and_fits_the_value_net(run_dir):
