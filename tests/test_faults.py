@@ -236,3 +236,35 @@ def test_full_disk_while_training_is_one_line_and_keeps_what_was_written(tmp_pat
     from models import checkpoint
 
     assert checkpoint.load(run / "checkpoints" / "sl_policy.safetensors").step == 1
+
+
+@pytest.mark.slow
+def test_sigkill_during_value_data_on_ray_then_resume_equals_the_local_farms_run(tmp_path, monkeypatch):
+    """Issue 21's fault test at the run's level: the trainer (Ray's driver, which started its own local cluster) is
+    killed while its actors make the value data; the resumed run, on Ray again, holds the very games the local
+    farm makes without a stop."""
+    import numpy as np
+
+    pytest.importorskip("ray", reason="the Ray backend needs Ray (pip install -e '.[ray]')")
+    monkeypatch.setenv("MINIGO_CACHE", str(tmp_path / "shipped"))  # the actors' copies of the shipped nets
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    write_games(tmp_path / "games", 30)
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(PRESET.format(data=tmp_path / "games"))
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    finish(train(local, preset, "--stages", "sl,rl"))
+    shutil.copytree(local, on_ray)
+    value_only = ("--stages", "value", "--set", "value.games=64", "--set", "value.games_per_shard=16",
+                  "--set", "value.epochs=1")
+    finish(train(local, preset, *value_only))
+    kill_at(train(on_ray, preset, *value_only, "--farm", "ray"), lambda: len(value_shards(on_ray)) >= 1,
+            timeout=300)
+    assert 1 <= len(value_shards(on_ray)) < VALUE_SHARDS, "not stopped while making the value data"
+    finish(train(on_ray, preset, *value_only, "--farm", "ray"))
+    assert [p.name for p in value_shards(on_ray)] == [p.name for p in value_shards(local)]
+    for ours, theirs in zip(value_shards(on_ray), value_shards(local), strict=True):
+        with np.load(ours) as a, np.load(theirs) as b:
+            for key in ("index", "moves", "random_move_at", "score"):
+                assert np.array_equal(a[key], b[key]), f"{ours.name}: {key} differs from the local farm's"
+    assert [r["epoch"] for r in metrics(on_ray) if r["stage"] == "value"] == [1]
+    assert not list(on_ray.rglob("*.tmp")) and not list(on_ray.rglob(".*.tmp"))
