@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from minigo.record import GameRecord
 from models import checkpoint
+from models.inference import PRECISIONS
 from models.nets import NetConfig, build, masked_log_softmax
 from models.run_layout import RunLayout
 from selfplay.examples import Examples, augment, build_examples, split_by_game
@@ -77,8 +78,14 @@ class SLConfig:
     """Seed of the split, the shuffles and the initial weights."""
     device: str = "auto"
     """``auto`` (CUDA when present), ``cpu`` or ``cuda``."""
+    precision: str = "fp32"
+    """``fp32``, or ``bf16``: the forward pass and loss under bfloat16 autocast (weights, gradients and the optimizer
+    stay float32), for GPUs with bf16 units and CPUs with AVX-512 BF16; ``bench/gpu.py`` measures its speed and how
+    far its loss is from fp32's."""
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"sl.precision = {self.precision!r}: expected one of {', '.join(PRECISIONS)}")
         for name in ("epochs", "batch_size", "filters"):
             if getattr(self, name) < 1:
                 raise ValueError(f"sl.{name} = {getattr(self, name)!r} must be at least 1")
@@ -195,6 +202,15 @@ def _tensors(x: np.ndarray, legal: np.ndarray, moves: np.ndarray, device: torch.
             torch.from_numpy(legal).to(device), torch.from_numpy(moves).to(device))
 
 
+def policy_loss(net: torch.nn.Module, x: torch.Tensor, legal: torch.Tensor, moves: torch.Tensor,
+                precision: str = "fp32") -> torch.Tensor:
+    """Mean cross-entropy of the expert's moves over the legal moves; the forward pass under bf16 autocast with
+    ``precision="bf16"`` (the log-softmax and the loss in float32 either way)."""
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        logits = net(x)
+    return F.nll_loss(masked_log_softmax(logits.float(), legal), moves)
+
+
 def _train_epoch(net, optimizer, learning_rate, step: int, train: Examples, config: SLConfig,
                  rng: np.random.Generator, device: torch.device, epoch: int, progress: bool) -> float:
     net.train()
@@ -206,7 +222,7 @@ def _train_epoch(net, optimizer, learning_rate, step: int, train: Examples, conf
         if config.symmetries:
             x, legal, moves = augment(x, legal, moves, rng)
         x_t, legal_t, moves_t = _tensors(x, legal, moves, device)
-        loss = F.nll_loss(masked_log_softmax(net(x_t), legal_t), moves_t)
+        loss = policy_loss(net, x_t, legal_t, moves_t, config.precision)
         if not torch.isfinite(loss):
             raise TrainingError(f"SL loss became {loss.item()} in epoch {epoch + 1}: stopped, nothing saved for this "
                                 f"epoch (try a lower sl.lr)")

@@ -13,6 +13,7 @@ from minigo.players import RandomPlayer
 from minigo.record import GameRecord, Move
 from models import checkpoint
 from models.features import planes, point_maps, transform
+from models.nets import NetConfig, build
 from selfplay import sl
 from selfplay.examples import RANDOM_OPENING, augment, build_examples, split_by_game
 from selfplay.run_folder import TrainingError
@@ -118,7 +119,29 @@ def test_damaged_resume_point_falls_back_to_the_one_before(tmp_path, caplog):
     assert epochs == [1, 2, 3]  # epoch 2 was done again, and counted once
 
 
-@pytest.mark.parametrize("field,value", [("epochs", 0), ("validation", 1.5), ("lr", -1.0), ("device", "tpu")])
+def test_bf16_training_follows_the_fp32_loss_and_learns(tmp_path):
+    games = random_games(12, size=5, seed=1)
+    examples = build_examples(games)
+    torch.manual_seed(0)
+    net = build(NetConfig(board_size=5, filters=16, blocks=1)).eval()
+    x = torch.from_numpy(examples.planes[:128]).float()
+    legal, moves = torch.from_numpy(examples.legal[:128]), torch.from_numpy(examples.moves[:128])
+    with torch.no_grad():
+        fp32, bf16 = (float(sl.policy_loss(net, x, legal, moves, p)) for p in ("fp32", "bf16"))
+    assert bf16 != fp32 and bf16 == pytest.approx(fp32, abs=0.02)  # autocast is on, and bf16 rounding is small
+    base = dict(board_size=5, filters=16, blocks=1, epochs=6, batch_size=32, lr=5e-3, weight_decay=0,
+                symmetries=False, rollout_epochs=0)
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        sl.run(sl.SLConfig(precision=precision, **base), tmp_path / precision, games=games, progress=False)
+        lines = [json.loads(x) for x in (tmp_path / precision / "metrics.jsonl").read_text().splitlines()]
+        losses[precision] = [r["train_loss"] for r in lines]
+    assert losses["bf16"][-1] < losses["bf16"][0] - 0.3  # it learns ...
+    assert losses["bf16"] == pytest.approx(losses["fp32"], abs=0.1)  # ... along fp32's curve
+
+
+@pytest.mark.parametrize("field,value", [("epochs", 0), ("validation", 1.5), ("lr", -1.0), ("device", "tpu"),
+                                         ("precision", "fp16")])
 def test_bad_config_values_are_refused_naming_the_field(field, value):
     with pytest.raises(ValueError, match=f"sl.{field}"):
         sl.SLConfig(**{field: value})
