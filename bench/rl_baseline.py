@@ -59,11 +59,17 @@ def per_game_gradients(policy: torch.nn.Module, batches: list, baselines: list[n
 
 
 def statistics(grads: np.ndarray) -> dict[str, float]:
-    """Variance (mean squared distance to the mean), signal (squared norm of the mean), and the SNR of a batch."""
+    """Variance (mean squared distance to the mean), signal, and the SNR of a batch's estimate.
+
+    The squared norm of the batch mean overstates the signal by the noise it carries: its expectation is
+    |g|^2 + sigma^2 / n. ``signal`` is the unbiased |mean|^2 - variance / (n - 1) (it can come out below 0 where
+    the true gradient is small beside the noise); ``mean_sq_norm`` is the raw |mean|^2."""
+    n = len(grads)
     mean = grads.mean(axis=0)
     variance = float(((grads - mean) ** 2).sum(axis=1).mean())
-    signal = float((mean ** 2).sum())
-    return {"variance": variance, "signal": signal, "snr": signal / (variance / len(grads))}
+    mean_sq = float((mean ** 2).sum())
+    signal = mean_sq - variance / (n - 1)
+    return {"variance": variance, "signal": signal, "mean_sq_norm": mean_sq, "snr": signal / (variance / n)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,9 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         report["baselines"][name] = figures
         extra = f", its MSE to z {figures['mse_to_z']:.3f}" if "mse_to_z" in figures else ""
         ratio = figures["variance"] / reference["variance"]
+        versus = f" ({figures['snr'] / reference['snr']:.2f}x none)" if reference["snr"] > 0 else ""
         print(f"baseline {name:<28} variance {figures['variance']:10.4g} ({ratio:.2f}x none)   "
-              f"signal {figures['signal']:9.4g}   SNR of a {len(games)}-game batch {figures['snr']:.3f} "
-              f"({figures['snr'] / reference['snr']:.2f}x none){extra}")
+              f"signal {figures['signal']:9.4g} (|mean|^2 {figures['mean_sq_norm']:.4g})   SNR of a {len(games)}-game "
+              f"batch {figures['snr']:.3f}{versus}{extra}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from minigo.go import Rules
@@ -38,8 +39,10 @@ def test_statistics_of_known_gradients(bench_script):
     bench = bench_script("rl_baseline")
     grads = np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 2.0], [2.0, -2.0]])  # mean (2, 0)
     figures = bench.statistics(grads)
-    assert figures["signal"] == 4.0 and figures["variance"] == (1 + 1 + 4 + 4) / 4
-    assert figures["snr"] == 4.0 / (2.5 / 4)
+    assert figures["mean_sq_norm"] == 4.0 and figures["variance"] == (1 + 1 + 4 + 4) / 4
+    # |mean|^2 carries the noise sigma^2 / n; the signal takes it off (sigma^2 estimated as variance * n / (n - 1))
+    assert figures["signal"] == pytest.approx(4.0 - 2.5 / 3)
+    assert figures["snr"] == pytest.approx(figures["signal"] / (2.5 / 4))
 
 
 def test_bench_runs_on_a_tiny_run(bench_script, tmp_path, capsys):
