@@ -15,12 +15,16 @@ from pathlib import Path
 from models.checkpoint import CheckpointError
 from models.run_layout import RunLayout
 
-__all__ = ["BUNDLED_ROOT", "BUNDLED_SIZE", "bundled_run", "is_bundled"]
+__all__ = ["BUNDLED_LAMBDA", "BUNDLED_ROOT", "BUNDLED_SIZE", "bundled_run", "is_bundled"]
 
 BUNDLED_ROOT = Path(__file__).resolve().parent / "bundled" / "9x9"
 """The bundled run folder."""
 BUNDLED_SIZE = 9
 """The board size its nets were trained for."""
+BUNDLED_LAMBDA = 1.0
+"""The leaf mix λ of ``mcts:bundled`` when its spec gives none: rollouts alone, because on these nets the λ = 0.5 mix
+lost to λ = 1 (CARD.md's match). Its value net still gives the ownership map (dead stones at the end, the
+window's O overlay, GTP's minigo-ownership), and ``mcts:bundled,lambda=0.5`` searches with it."""
 NAME = "bundled"
 """What a player spec says instead of a path: ``mcts:bundled``, ``policy:bundled``."""
 

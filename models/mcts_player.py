@@ -11,7 +11,8 @@ spec asks for ``mcts``), so ``minigo`` itself stays free of torch.
   file, with the rollout policy taken from ``rollout.safetensors`` beside it when there is one, and no value net.
 - ``playouts`` (default 400) and/or ``seconds`` per move (with ``seconds`` alone, time decides);
   ``lambda``: the leaf's mix ``(1 - lambda) * v + lambda * z_rollout``, default 0.5 with a value net and 1
-  (rollouts only) without one; a ``lambda`` below 1 needs a value net. ``lambda_end`` / ``lambda_moves`` (60):
+  (rollouts only) without one (``mcts:bundled``: ``models.bundled.BUNDLED_LAMBDA``, the mix measured best on its
+  nets); a ``lambda`` below 1 needs a value net. ``lambda_end`` / ``lambda_moves`` (60):
   lambda rises (or falls) linearly with the leaf's move number from ``lambda`` to ``lambda_end`` at move
   ``lambda_moves``, so a value net weak in decided endings can leave them to rollouts. ``c_puct`` (5), ``fpu``
   (first-play urgency reduction, 0), ``batch`` (leaves per network call, 16), ``resign`` (resign when the
@@ -36,7 +37,7 @@ from minigo.mcts import Evaluator, MCTSPlayer, SearchConfig
 from minigo.players import PlayerSpec, PlayerSpecError
 from minigo.rollout import NUM_FEATURES
 from models import checkpoint
-from models.bundled import bundled_run, is_bundled
+from models.bundled import BUNDLED_LAMBDA, bundled_run, is_bundled
 from models.evaluator import NetEvaluator
 from models.features import recent_moves
 from models.run_layout import RunLayout
@@ -173,7 +174,10 @@ def mcts_player_from_spec(spec: PlayerSpec) -> players.Player:
     except checkpoint.CheckpointError as exc:
         raise PlayerSpecError(str(exc)) from None
     if mixing is None:
-        mixing = 0.5 if nets.value is not None else 1.0
+        if nets.value is None:
+            mixing = 1.0
+        else:
+            mixing = BUNDLED_LAMBDA if is_bundled(spec.arg) else 0.5
     elif mixing < 1 and nets.value is None:
         raise PlayerSpecError(f"lambda {mixing:g} in {spec.text!r} needs a value network, and {spec.arg} has none "
                               f"(use lambda=1: rollouts only)")

@@ -36,8 +36,9 @@ def tiny_bundle(tmp_path, monkeypatch):
 
 def test_bundled_names_the_shipped_nets_for_both_kinds(tiny_bundle):
     player = make_player("mcts:bundled,playouts=8,batch=4")
-    assert player.board_size == 9 and player.config.mixing == 0.5  # its value net is in use
-    assert player.ownership(Position.empty(9)).shape == (81,)
+    assert player.board_size == 9 and player.config.mixing == bundled.BUNDLED_LAMBDA  # the measured winner
+    assert player.ownership(Position.empty(9)).shape == (81,)  # the value net's map, whatever the mix
+    assert make_player("mcts:bundled,playouts=8,lambda=0.5").config.mixing == 0.5
     position = Position.empty(9)
     assert position.is_legal(make_player("policy:bundled").play(position))
 
