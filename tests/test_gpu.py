@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from minigo.go import Rules
+from minigo.go import Position, Rules
 from models import checkpoint
 from models.evaluator import NetEvaluator
 from models.nets import NetConfig, build
@@ -49,8 +49,6 @@ def test_a_training_step_on_cuda_matches_the_cpu(policy, precision):
 
 
 def test_the_inference_copy_on_cuda_agrees_with_the_cpu(policy):
-    from minigo.go import Position
-
     positions = [Position.empty(9)]
     for move in (40, 41, 30, 50):
         positions.append(positions[-1].play(move))
@@ -69,8 +67,6 @@ def test_lockstep_self_play_on_cuda_plays_whole_legal_games(policy, precision):
                           np.random.default_rng(0))
     assert sorted(g.index for g in games) == list(range(64))
     for game in games:
-        from minigo.go import Position
-
         position = Position.empty(rules=rules)
         for move in game.moves:
             assert position.legal_moves()[move]
