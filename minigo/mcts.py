@@ -38,7 +38,8 @@ The tree lives in flat numpy arrays (``_Tree``): nodes hold the range of their e
 child and ``(P, N, W)``; selection, backup and expansion are compiled. Between moves the subtree of the moves
 played since is kept (``SearchConfig.reuse_tree``) and the rest dropped.
 
-Moves (``MCTS.play``): the most visited root move (or, with ``temperature > 0``, one sampled in proportion to
+Moves (``MCTS.play``): the most visited root move (or, with ``lcb > 0``, the one whose Q has the highest lower
+confidence bound among the well-visited; or, with ``temperature > 0``, one sampled in proportion to
 ``N ** (1 / temperature)``). Passing follows Tromp-Taylor, never the evaluator: after the opponent's pass the
 search passes at once when that wins, and when its only other legal moves fill its own single-point eyes
 (``Position.sensible_moves``: filling one never gains a point and can give a group away; a losing bot that would
@@ -121,6 +122,13 @@ class SearchConfig:
     """0: play the most visited move; > 0: sample in proportion to ``N ** (1 / temperature)`` (self-play)."""
     temperature_moves: int | None = None
     """Sample only while the game's move number is below this; None: for every move."""
+    lcb: float = 0.0
+    """Move choice by lower confidence bound (Leela Zero, KataGo): play the root move whose Q's lower bound, ``lcb``
+    standard errors below it, is highest, among the moves with at least ``lcb_min_visits`` of the most visited
+    one's visits; 0: the most visited move (the paper's). The bound is Wilson's for a win rate, which holds for
+    any leaf values in [-1, 1] (a ±1 rollout outcome has the largest variance a mean-Q value can have)."""
+    lcb_min_visits: float = 0.1
+    """The fraction of the most visited move's visits a move needs to be chosen by ``lcb`` (Leela Zero's 0.1)."""
     rollout_temperature: float = 1.0
     """Softmax temperature of the rollout policy (ignored by uniform rollouts)."""
     rollout_threads: int = 1
@@ -161,6 +169,10 @@ class SearchConfig:
         if not (math.isfinite(self.rollout_temperature) and self.rollout_temperature >= 0):
             raise bad("rollout_temperature", "a number >= 0")
         integer("rollout_threads", self.rollout_threads, 1)
+        if not (math.isfinite(self.lcb) and self.lcb >= 0):
+            raise bad("lcb", "a number >= 0")
+        if not 0 < self.lcb_min_visits <= 1:
+            raise bad("lcb_min_visits", "a fraction in (0, 1]")
 
     def mixing_at(self, move_number: int) -> float:
         """lambda for a leaf ``move_number`` moves into the game."""
@@ -244,6 +256,30 @@ def _unsearched_pass(position: Position, value: float, prior: np.ndarray, reason
     n = position.pass_point
     return SearchResult(n, position.to_play, position.size, np.array([n]), np.zeros(1, dtype=np.int64),
                         np.array([value]), prior, value, (n,), ((n,),), 0, 0.0, reason=reason)
+
+
+def lower_bound(q: np.ndarray, visits: np.ndarray, z: float) -> np.ndarray:
+    """Wilson's lower bound, ``z`` standard errors down, of mean values ``q`` in [-1, 1] over ``visits`` samples,
+    on the same scale (the bound of the win rate ``(q + 1) / 2``, mapped back); -1 where ``visits`` is 0."""
+    n = np.maximum(np.asarray(visits, dtype=np.float64), 1e-12)
+    p = (np.asarray(q, dtype=np.float64) + 1.0) / 2.0
+    z2 = z * z
+    centre = p + z2 / (2 * n)
+    spread = z * np.sqrt(np.maximum(p * (1 - p), 0.0) / n + z2 / (4 * n * n))
+    bound = (centre - spread) / (1 + z2 / n)
+    return np.where(np.asarray(visits) > 0, 2 * bound - 1, -1.0)
+
+
+def _lcb_choice(candidates: np.ndarray, visits: np.ndarray, q: np.ndarray, best: int, z: float,
+                min_fraction: float) -> int:
+    """The candidate with the highest lower bound of Q among those with at least ``min_fraction`` of ``best``'s
+    visits (``best``, the most visited, is always one; ties go to the more visited)."""
+    floor = max(1.0, min_fraction * float(visits[best]))
+    eligible = candidates[visits[candidates] >= floor]
+    bounds = lower_bound(q[eligible], visits[eligible], z)
+    top = np.flatnonzero(bounds >= bounds.max() - 1e-12)
+    choice = eligible[top[np.argmax(visits[eligible[top]])]]
+    return int(choice)
 
 
 def outcome(position: Position) -> float:
@@ -577,10 +613,13 @@ class MCTS:
     def _choose(self, position: Position, moves: np.ndarray, visits: np.ndarray, q: np.ndarray, prior: np.ndarray,
                 allowed: np.ndarray, decide: bool) -> tuple[int, int, str]:
         """(index of the best allowed move, the move to play, why). The best is the most visited (ties: higher Q,
-        then higher prior); with ``decide``, the move played may be sampled by temperature, or be ``RESIGN``."""
+        then higher prior), or with ``lcb`` the highest lower bound among the well-visited; with ``decide``, the move
+        played may be sampled by temperature, or be ``RESIGN``."""
         config = self.config
         candidates = np.flatnonzero(allowed)
         best = int(candidates[np.lexsort((-prior[candidates], -q[candidates], -visits[candidates]))[0]])
+        if config.lcb > 0 and visits[best] > 0:
+            best = _lcb_choice(candidates, visits, q, best, config.lcb, config.lcb_min_visits)
         if not decide:
             return best, int(moves[best]), "search"
         if config.resign_threshold is not None and visits[best] > 0 and q[best] < config.resign_threshold:

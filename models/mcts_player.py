@@ -1,8 +1,8 @@
 """The ``mcts:`` player kind: ``minigo.mcts`` search over a run's networks.
 
-``mcts:RUN_OR_CKPT[,playouts=N][,seconds=S][,lambda=L][,c_puct=C][,batch=B][,resign=V][,threads=T][,seed=N]
-[,device=D]`` is built by ``mcts_player_from_spec``, which ``selfplay.player_kinds``'s table names (imported only when a
-spec asks for ``mcts``), so ``minigo`` itself stays free of torch.
+``mcts:RUN_OR_CKPT[,playouts=N][,seconds=S][,lambda=L][,c_puct=C][,fpu=F][,lcb=Z][,batch=B][,resign=V]
+[,threads=T][,seed=N][,device=D]`` is built by ``mcts_player_from_spec``, which ``selfplay.player_kinds``'s table
+names (imported only when a spec asks for ``mcts``), so ``minigo`` itself stays free of torch.
 
 - ``RUN_OR_CKPT``: ``bundled`` (the trained 9x9 model shipped in the package, ``models.bundled``), a run
   folder, whose ``checkpoints/`` give the priors (``sl_policy.safetensors``, as in the paper: the SL policy
@@ -15,9 +15,10 @@ spec asks for ``mcts``), so ``minigo`` itself stays free of torch.
   nets); a ``lambda`` below 1 needs a value net. ``lambda_end`` / ``lambda_moves`` (60):
   lambda rises (or falls) linearly with the leaf's move number from ``lambda`` to ``lambda_end`` at move
   ``lambda_moves``, so a value net weak in decided endings can leave them to rollouts. ``c_puct`` (5), ``fpu``
-  (first-play urgency reduction, 0), ``batch`` (leaves per network call, 16), ``resign`` (resign when the
-  chosen move's Q, in [-1, 1], falls below it; off by default), ``threads`` (rollout threads, default 1),
-  ``seed``, ``device`` (``cpu``, ``cuda``...; default ``cpu``).
+  (first-play urgency reduction, 0), ``lcb`` (choose the move by the lower confidence bound of its Q, this many
+  standard errors down, among moves with a tenth of the top visits; 0, off), ``batch`` (leaves per network call,
+  16), ``resign`` (resign when the chosen move's Q, in [-1, 1], falls below it; off by default), ``threads``
+  (rollout threads, default 1), ``seed``, ``device`` (``cpu``, ``cuda``...; default ``cpu``).
 
 The networks sit behind ``CachedEvaluator``: one ``NetEvaluator`` call per batch of leaves, with the answers kept
 by position so that a position met again (a transposition, a search after ``undo``) costs no network call.
@@ -160,6 +161,7 @@ def mcts_player_from_spec(spec: PlayerSpec) -> players.Player:
     mixing_moves = spec.number("lambda_moves", 1, 10**6, integer=True)
     c_puct = spec.number("c_puct", 0, 1e6)
     fpu = spec.number("fpu", 0, 2)
+    lcb = spec.number("lcb", 0, 100)
     batch = spec.number("batch", 1, 4096, integer=True)
     resign = spec.number("resign", -1, 1)
     threads = spec.number("threads", 1, 256, integer=True)
@@ -190,7 +192,7 @@ def mcts_player_from_spec(spec: PlayerSpec) -> players.Player:
         playouts = 400
     config = SearchConfig(playouts=None if playouts is None else int(playouts), seconds=seconds,
                           c_puct=5.0 if c_puct is None else float(c_puct), mixing=float(mixing),
-                          fpu_reduction=0.0 if fpu is None else float(fpu),
+                          fpu_reduction=0.0 if fpu is None else float(fpu), lcb=0.0 if lcb is None else float(lcb),
                           mixing_end=None if mixing_end is None else float(mixing_end),
                           mixing_moves=60 if mixing_moves is None else int(mixing_moves),
                           batch_size=16 if batch is None else int(batch), resign_threshold=resign,

@@ -14,7 +14,7 @@ from minigo.arena import play_game, winner
 from minigo.coords import from_gtp, to_gtp
 from minigo.go import BLACK, WHITE, Position, Rules, board_from_string
 from minigo.gtp import Engine, lz_info
-from minigo.mcts import MCTS, MCTSPlayer, SearchConfig, UniformEvaluator, outcome
+from minigo.mcts import MCTS, MCTSPlayer, SearchConfig, UniformEvaluator, lower_bound, outcome
 from minigo.players import RESIGN, RandomPlayer
 
 ROLLOUTS_ONLY = SearchConfig(playouts=400, mixing=1.0)
@@ -361,7 +361,8 @@ def test_temperature_samples_visited_moves() -> None:
 @pytest.mark.parametrize(("field", "value"), [
     ("playouts", 0), ("seconds", -1.0), ("c_puct", -1.0), ("mixing", 1.5), ("batch_size", 0),
     ("virtual_loss", -1.0), ("resign_threshold", -2.0), ("dirichlet_alpha", 0.0), ("temperature", -1.0),
-    ("rollout_threads", 0), ("mixing_end", 1.5), ("mixing_moves", 0),
+    ("rollout_threads", 0), ("mixing_end", 1.5), ("mixing_moves", 0), ("lcb", -1.0), ("lcb_min_visits", 0.0),
+    ("lcb_min_visits", 1.5),
 ])
 def test_bad_config_names_the_field(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
@@ -509,3 +510,45 @@ def test_first_play_urgency_reduction_keeps_the_search_on_the_prior_s_moves() ->
     assert reduced.visits.sum() == plain.visits.sum() == 120
     same = MCTS(Peaked(), SearchConfig(playouts=120, mixing=0.0, c_puct=1.0, fpu_reduction=0.0)).search(position)
     assert np.array_equal(same.visits, plain.visits)  # 0 is the paper's search, unchanged
+
+
+# --------------------------------------------------------------------------- lower-confidence-bound move choice
+
+
+def test_lower_bound_is_wilson_s_on_the_win_rate_scale() -> None:
+    # Wilson's 95% lower bound for 50 wins of 100 is 0.4038; on the [-1, 1] scale 2 * 0.4038 - 1
+    assert lower_bound(np.array([0.0]), np.array([100]), 1.96)[0] == pytest.approx(-0.1924, abs=1e-3)
+    # 10 wins of 10 is not certainty: 0.7225
+    assert lower_bound(np.array([1.0]), np.array([10]), 1.96)[0] == pytest.approx(2 * 0.7225 - 1, abs=1e-3)
+    bounds = lower_bound(np.array([0.3, 0.3, 0.3, 0.5]), np.array([10, 100, 1000, 0]), 2.0)
+    assert bounds[0] < bounds[1] < bounds[2] < 0.3 and bounds[3] == -1.0
+    assert lower_bound(np.array([0.3]), np.array([1000]), 0.0)[0] == pytest.approx(0.3)
+
+
+def test_lcb_plays_the_move_with_the_best_lower_bound_among_the_well_visited() -> None:
+    position = Position.empty(5)
+    plain = searcher(3, playouts=300, c_puct=0.8).play(position)
+    assert plain.move == plain.moves[plain.ranked()[0]]
+    for z, fraction in ((2.0, 0.1), (0.5, 0.1), (0.5, 0.6)):
+        chosen = searcher(3, playouts=300, c_puct=0.8, lcb=z, lcb_min_visits=fraction).play(position)
+        assert np.array_equal(chosen.visits, plain.visits)  # the same tree: only the choice differs
+        eligible = np.flatnonzero(plain.visits >= fraction * plain.visits.max())
+        bounds = lower_bound(plain.q[eligible], plain.visits[eligible], z)
+        assert chosen.move == plain.moves[eligible[np.argmax(bounds)]]
+        assert chosen.pv[0] == chosen.move
+    # on this tree the most visited move is not the best-valued one: a small z leaves it, a large z keeps it
+    assert searcher(3, playouts=300, c_puct=0.8, lcb=0.5).play(position).move != plain.move
+    assert searcher(3, playouts=300, c_puct=0.8, lcb=3.0).play(position).move == plain.move
+
+
+def test_lcb_picks_a_less_visited_move_whose_value_is_clearly_higher() -> None:
+    from minigo.mcts import _lcb_choice
+
+    visits = np.array([400, 300, 60, 5])
+    q = np.array([0.05, 0.45, 0.55, 0.99])
+    candidates = np.arange(4)
+    # move 1 is well visited and much better; move 2's Q is higher still but rests on too few visits for z = 2;
+    # move 3 is under a tenth of the top's visits and is never chosen
+    assert _lcb_choice(candidates, visits, q, 0, 2.0, 0.1) == 1
+    assert _lcb_choice(candidates, visits, q, 0, 0.0, 0.1) == 2
+    assert _lcb_choice(np.array([0, 2, 3]), visits, q, 0, 2.0, 0.1) == 2  # move 1 not allowed: the next bound

@@ -74,6 +74,8 @@ def test_options_reach_the_search_config(run) -> None:
     assert make_any_player(f"mcts:{run},seconds=1").config.playouts is None
     config = make_any_player(f"mcts:{run},lambda=0.25,lambda_end=1,lambda_moves=40").config
     assert (config.mixing, config.mixing_end, config.mixing_moves) == (0.25, 1.0, 40)
+    config = make_any_player(f"mcts:{run},fpu=0.25,lcb=2").config
+    assert (config.fpu_reduction, config.lcb) == (0.25, 2.0)
 
 
 @pytest.mark.parametrize(("spec", "message"), [
@@ -81,6 +83,7 @@ def test_options_reach_the_search_config(run) -> None:
     ("mcts:{run},playouts=0", "playouts '0'"),
     ("mcts:{run},lambda=2", "lambda '2'"),
     ("mcts:{run},c_puct=x", "c_puct 'x'"),
+    ("mcts:{run},lcb=-1", "lcb '-1'"),
     ("mcts:{run},depth=3", "unknown option 'depth'"),
     ("mcts:{bare},lambda=0.5", "needs a value network"),
     ("mcts:{run},lambda_end=1.5", "lambda_end '1.5'"),
