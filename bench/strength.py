@@ -37,6 +37,7 @@ from pathlib import Path
 # Python puts this script's folder first on sys.path, where bench/selfplay.py would shadow the selfplay package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+from selfplay import match_table  # noqa: E402
 from selfplay.farm import worker_count  # noqa: E402
 from selfplay.match_results import MatchResult  # noqa: E402
 from selfplay.matches import MatchConfig, MatchError, check_players, run_match  # noqa: E402
@@ -78,31 +79,12 @@ def mcts_spec(run: str, playouts: int, c_puct: float | None = None) -> str:
 
 
 def verdict(opponent: Opponent, result: MatchResult | None, planned: int) -> str:
-    if result is None or result.scored == 0:
-        return "not played"
-    if opponent.target is None:
-        return "reported" if result.scored >= planned else "so far"
-    met = result.win_rate > opponent.target if opponent.strict else result.win_rate >= opponent.target
-    word = "MET" if met else "BELOW"
-    return word if result.scored >= planned else f"{word} so far"
+    return match_table.verdict(result, planned, opponent.target, opponent.strict)
 
 
 def table(rows: list[tuple[Opponent, MatchResult | None]], planned: int, a: str) -> list[str]:
-    lines = [f"A = {a}", f"{'opponent':<28} {'games':>9} {'A wins':>7} {'95% Wilson':>17} {'A as B':>9} {'A as W':>9} "
-                         f"{'distinct':>8} {'target':>7}  verdict"]
-    for opponent, result in rows:
-        target = "" if opponent.target is None else (">" if opponent.strict else ">=") + f"{opponent.target:.0%}"
-        if result is None or result.scored == 0:
-            lines.append(f"{opponent.label:<28} {0:>4}/{planned:<4} {'-':>7} {'-':>17} {'-':>9} {'-':>9} {'-':>8} "
-                         f"{target:>7}  not played")
-            continue
-        low, high = result.wilson
-        as_black = f"{result.a_black_score:g}/{result.a_black_games}"
-        as_white = f"{result.a_white_score:g}/{result.a_white_games}"
-        lines.append(f"{opponent.label:<28} {result.scored:>4}/{planned:<4} {result.win_rate:>7.1%} "
-                     f"{f'[{low:.1%}, {high:.1%}]':>17} {as_black:>9} {as_white:>9} {result.distinct_games:>8} "
-                     f"{target:>7}  {verdict(opponent, result, planned)}")
-    return lines
+    return [f"A = {a}", *match_table.format_table(
+        [match_table.Row(o.label, r, planned, o.target, o.strict) for o, r in rows])]
 
 
 def main() -> int:

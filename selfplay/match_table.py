@@ -1,0 +1,59 @@
+"""Match results beside their targets, as the bench scripts print them (``bench/strength.py``,
+``bench/ladder.py``): one row per match with A's win rate, its 95% Wilson interval, A's score with each colour,
+how many games are distinct, the target and a verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from selfplay.match_results import MatchResult
+
+__all__ = ["Row", "format_table", "verdict"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One match of a table."""
+
+    label: str
+    result: MatchResult | None
+    """None: not played yet."""
+    planned: int
+    """Games the match is to have; fewer scored reads "so far"."""
+    target: float | None = None
+    """A's win rate asked for (None: reported without a target)."""
+    strict: bool = False
+    """The target must be exceeded, not just reached (to "beat" is > 50%)."""
+
+
+def verdict(result: MatchResult | None, planned: int, target: float | None = None, strict: bool = False) -> str:
+    """``MET`` / ``BELOW`` (``so far`` while games are missing), ``reported`` without a target, or ``not played``."""
+    if result is None or result.scored == 0:
+        return "not played"
+    if target is None:
+        return "reported" if result.scored >= planned else "so far"
+    met = result.win_rate > target if strict else result.win_rate >= target
+    word = "MET" if met else "BELOW"
+    return word if result.scored >= planned else f"{word} so far"
+
+
+def format_table(rows: Sequence[Row]) -> list[str]:
+    """A header line and one line per row."""
+    width = max([28, *(len(row.label) for row in rows)])
+    lines = [f"{'match':<{width}} {'games':>9} {'A wins':>7} {'95% Wilson':>17} {'A as B':>9} {'A as W':>9} "
+             f"{'distinct':>8} {'target':>7}  verdict"]
+    for row in rows:
+        result = row.result
+        target = "" if row.target is None else (">" if row.strict else ">=") + f"{row.target:.0%}"
+        if result is None or result.scored == 0:
+            lines.append(f"{row.label:<{width}} {0:>4}/{row.planned:<4} {'-':>7} {'-':>17} {'-':>9} {'-':>9} "
+                         f"{'-':>8} {target:>7}  not played")
+            continue
+        low, high = result.wilson
+        as_black = f"{result.a_black_score:g}/{result.a_black_games}"
+        as_white = f"{result.a_white_score:g}/{result.a_white_games}"
+        lines.append(f"{row.label:<{width}} {result.scored:>4}/{row.planned:<4} {result.win_rate:>7.1%} "
+                     f"{f'[{low:.1%}, {high:.1%}]':>17} {as_black:>9} {as_white:>9} {result.distinct_games:>8} "
+                     f"{target:>7}  {verdict(result, row.planned, row.target, row.strict)}")
+    return lines
