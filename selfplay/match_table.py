@@ -1,5 +1,5 @@
 """Match results beside their targets, as the bench scripts print them (``bench/strength.py``,
-``bench/ladder.py``): one row per match with A's win rate, its 95% Wilson interval, A's score with each colour,
+``bench/bundled.py``): one row per match with A's win rate, its 95% Wilson interval, A's score with each colour,
 how many games are distinct, the target and a verdict."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""bench/ladder.py: its rounds, its refusals, and a small real ladder against GNU Go (the matches themselves are
+"""bench/bundled.py: its rounds, its refusals, and a small real ladder against GNU Go (the matches themselves are
 ``minigo eval``'s, tested there)."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import pytest
 
 from minigo.gtp_client import find_gnugo
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "ladder.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "bundled.py"
 ROOT = SCRIPT.parents[1]
 
 
 def test_rounds_grow_every_match_together_by_pairs(bench_script):
-    ladder = bench_script("ladder")
+    ladder = bench_script("bundled")
     assert ladder.rounds(200, 100, 20) == [(20 * i, 10 * i) for i in range(1, 11)]
     steps = ladder.rounds(30, 100, 20)
     assert steps[-1] == (30, 100) and all(other % 2 == 0 for _, other in steps)
@@ -25,7 +25,7 @@ def test_rounds_grow_every_match_together_by_pairs(bench_script):
 
 
 def test_the_rungs_and_the_target(bench_script):
-    ladder = bench_script("ladder")
+    ladder = bench_script("bundled")
     assert [(r.key, r.a, r.level) for r in ladder.RUNGS] == [
         ("gnugo10", "player", 10), ("gnugo5", "player", 5), ("gnugo1", "player", 1), ("rl", "rl", 1),
         ("sl", "sl", 1)]

@@ -15,9 +15,9 @@ about a second a move on one core of the 2-core development VM, two games side b
 
 Run::
 
-    .venv/bin/python bench/ladder.py [--player SPEC] [--rl SPEC] [--sl SPEC] [--games 200] [--others 100]
+    .venv/bin/python bench/bundled.py [--player SPEC] [--rl SPEC] [--sl SPEC] [--games 200] [--others 100]
                                      [--chunk 20] [--workers N] [--only gnugo10,gnugo5,gnugo1,rl,sl]
-                                     [--seed 11] [--out runs/ladder] [--json PATH]
+                                     [--seed 11] [--out runs/bundled] [--json PATH]
 
 Exit status 0 whatever the figures; 2 for a bad argument, a player that cannot be built or GNU Go missing (it
 says how to install it), or a match folder that holds another match; 130 after Ctrl-C (finished games are kept).
@@ -103,11 +103,11 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(r.key for r in RUNGS),
                         help="matches to play, comma-separated (default: all)")
     parser.add_argument("--seed", type=int, default=11, help="match seed (default %(default)s)")
-    parser.add_argument("--out", default="runs/ladder", help="folder of the match folders (default %(default)s)")
+    parser.add_argument("--out", default="runs/bundled", help="folder of the match folders (default %(default)s)")
     parser.add_argument("--json", metavar="PATH", help="also write the table's figures here")
 
     def fail(message: str) -> int:
-        print(f"bench/ladder.py: {message}", file=sys.stderr)
+        print(f"bench/bundled.py: {message}", file=sys.stderr)
         return 2
 
     def one_line_error(message: str) -> None:  # argparse's own errors print the whole usage first
