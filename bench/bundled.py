@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,56 @@ def rounds(games: int, others: int, chunk: int) -> list[tuple[int, int]]:
             for i in range(1, steps + 1)]
 
 
+class _Timed:
+    """A player whose every ``play`` is timed (seconds of wall clock), for the thinking-time figure."""
+
+    def __init__(self, player) -> None:
+        self.player = player
+        self.name = getattr(player, "name", "player")
+        self.seconds: list[float] = []
+
+    def reset(self, rules) -> None:
+        self.player.reset(rules)
+
+    def play(self, position) -> int:
+        start = time.perf_counter()
+        move = self.player.play(position)
+        self.seconds.append(time.perf_counter() - start)
+        return move
+
+    def close(self) -> None:
+        self.player.close()
+
+
+def _timed_game(spec: str, level: int, a_is_black: bool, seed: int) -> list[float]:
+    """Play one game of ``spec`` against GNU Go ``level`` from the empty board; the seconds each of A's moves took."""
+    from minigo.arena import play_game
+    from minigo.go import Rules
+    from selfplay.player_kinds import make_player
+
+    a, gnugo = _Timed(make_player(spec)), make_player(f"gnugo:{level}")
+    for player in (a.player, gnugo):
+        if callable(getattr(player, "reseed", None)):
+            player.reseed(seed)
+    try:
+        black, white = (a, gnugo) if a_is_black else (gnugo, a)
+        play_game(black, white, Rules(size=9, komi=7.5))
+    finally:
+        a.close()
+        gnugo.close()
+    return a.seconds
+
+
+def thinking_time(spec: str, level: int, games: int, workers: int, seed: int) -> tuple[float, int]:
+    """A's mean seconds a move, and the moves counted, over ``games`` games against GNU Go ``level``, ``workers``
+    of them side by side (as the matches play); a game's first move, which loads the nets, is left out."""
+    with ProcessPoolExecutor(max_workers=min(workers, games)) as pool:
+        timings = list(pool.map(_timed_game, [spec] * games, [level] * games, [i % 2 == 0 for i in range(games)],
+                                [seed + i for i in range(games)]))
+    seconds = [t for game in timings for t in game[1:]]
+    return (sum(seconds) / len(seconds) if seconds else float("nan")), len(seconds)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--player", default=DEFAULT_PLAYER, help="the searching player (default %(default)s)")
@@ -105,6 +156,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11, help="match seed (default %(default)s)")
     parser.add_argument("--out", default="runs/bundled", help="folder of the match folders (default %(default)s)")
     parser.add_argument("--json", metavar="PATH", help="also write the table's figures here")
+    parser.add_argument("--time-games", type=int, default=2, metavar="K",
+                        help="first time A's moves over K games against level 10, side by side as the matches play "
+                             "(0: skip; default %(default)s)")
 
     def fail(message: str) -> int:
         print(f"bench/bundled.py: {message}", file=sys.stderr)
@@ -125,6 +179,8 @@ def main() -> int:
     for name in ("games", "others", "chunk", "workers"):
         if getattr(args, name) < 1:
             return fail(f"--{name} {getattr(args, name)} is not a positive integer")
+    if args.time_games < 0:
+        return fail(f"--time-games {args.time_games} is negative: expected games to time, or 0 to skip")
     chosen = [by_key[k] for k in keys]
     try:
         players = {"player": args.player, "rl": args.rl, "sl": args.sl or bundled_sl_spec()}
@@ -149,7 +205,13 @@ def main() -> int:
     results: dict[str, MatchResult] = {}
     start = time.monotonic()
     interrupted = False
+    timing = None
     try:
+        if args.time_games and any(r.a == "player" for r in chosen):
+            mean, moves = thinking_time(players["player"], 10, args.time_games, args.workers, args.seed)
+            timing = {"seconds_per_move": mean, "moves": moves, "games": args.time_games}
+            print(f"A thinks {mean:.2f} s a move (mean of {moves} moves over {args.time_games} games against GNU Go "
+                  f"level 10, {min(args.workers, args.time_games)} side by side)", flush=True)
         for main_games, other_games in rounds(args.games, args.others, args.chunk):
             for rung in chosen:
                 games = main_games if rung.main else other_games
@@ -168,10 +230,11 @@ def main() -> int:
     rows = [match_table.Row(label(r), results.get(r.key), args.games if r.main else args.others, r.target)
             for r in chosen]
     print(f"A = {players['player']}; RL policy = {players['rl']}; SL policy = {players['sl']}")
-    print(f"{args.workers} games side by side, one process each; 9x9, komi 7.5, area scoring, 4-move openings")
+    print(f"{args.workers} games side by side, one process each; 9x9, komi 7.5, area scoring, 4-move openings"
+          + ("" if timing is None else f"; A {timing['seconds_per_move']:.2f} s a move"))
     print("\n".join(match_table.format_table(rows)))
     if args.json:
-        figures = {"players": players, "workers": args.workers, "seed": args.seed, "matches": {
+        figures = {"players": players, "workers": args.workers, "seed": args.seed, "timing": timing, "matches": {
             r.key: None if row.result is None or row.result.scored == 0 else {
                 "a": row.result.a, "b": row.result.b, "scored": row.result.scored, "planned": row.planned,
                 "win_rate": row.result.win_rate, "wilson": list(row.result.wilson),

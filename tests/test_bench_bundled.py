@@ -63,3 +63,12 @@ def test_a_small_ladder_plays_prints_and_resumes(tmp_path):
         assert len(list((tmp_path / "ladder" / key / "games").glob("*.sgf"))) == 2
     again = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert again.returncode == 0 and "played in" not in again.stdout  # nothing left to play
+
+
+@pytest.mark.skipif(find_gnugo() is None, reason="GNU Go is not installed (apt-get install gnugo)")
+def test_thinking_time_counts_a_moves_but_the_first(bench_script):
+    ladder = bench_script("bundled")
+    seconds = ladder._timed_game("random", 1, True, 3)
+    assert len(seconds) > 10 and all(0 <= s < 1 for s in seconds)
+    mean, moves = ladder.thinking_time("random", 1, 2, 2, 3)
+    assert 0 <= mean < 1 and moves > 20
