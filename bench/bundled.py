@@ -10,8 +10,8 @@ intervals. Pairs of games start from 4-move expert openings, one with each colou
 (GNU Go, a greedy policy) still play distinct games; the table counts them.
 
 The setting, so that a reader can reproduce it: ``--workers`` games side by side (default: one per core), each
-player on one thread. ``--player`` is any player spec; the default is the bundled MCTS at the playouts that took
-about a second a move on one core of the 2-core development VM, two games side by side.
+player on one thread. ``--player`` is any player spec; the default is the bot that ``minigo play`` and ``minigo gtp``
+play without ``--player`` (``mcts:bundled,seconds=1``).
 
 Run::
 
@@ -38,12 +38,13 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from selfplay import match_table  # noqa: E402
+from selfplay.cli import DEFAULT_BOT  # noqa: E402
 from selfplay.farm import worker_count  # noqa: E402
 from selfplay.match_results import MatchResult  # noqa: E402
 from selfplay.matches import MatchConfig, MatchError, check_players, run_match  # noqa: E402
 
-DEFAULT_PLAYER = "mcts:bundled,playouts=800"
-"""About a second a move on one core of the development VM with two games side by side (README, "Figures")."""
+DEFAULT_PLAYER = DEFAULT_BOT
+"""What ``minigo play`` and ``minigo gtp`` play without ``--player``: the bundled MCTS, a second a move."""
 LEVEL10_TARGET = 0.90
 
 
