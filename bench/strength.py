@@ -93,7 +93,7 @@ def main() -> int:
     parser.add_argument("--games", type=int, default=200, help="games per match (default %(default)s)")
     parser.add_argument("--chunk", type=int, default=20, help="games added to each match a round (default %(default)s)")
     parser.add_argument("--playouts", type=int, default=400, help="MCTS playouts a move (default %(default)s)")
-    parser.add_argument("--c-puct", type=float, help="MCTS exploration constant (default: the player's, 5)")
+    parser.add_argument("--c-puct", type=float, help="MCTS exploration constant (default: the player's, 2)")
     parser.add_argument("--workers", type=int, default=worker_count(),
                         help="worker processes (default: the cores this process may use)")
     parser.add_argument("--only", default=",".join(o.key for o in OPPONENTS),

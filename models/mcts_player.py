@@ -14,7 +14,7 @@ names (imported only when a spec asks for ``mcts``), so ``minigo`` itself stays 
   (rollouts only) without one (``mcts:bundled``: ``models.bundled.BUNDLED_LAMBDA``, the mix measured best on its
   nets); a ``lambda`` below 1 needs a value net. ``lambda_end`` / ``lambda_moves`` (60):
   lambda rises (or falls) linearly with the leaf's move number from ``lambda`` to ``lambda_end`` at move
-  ``lambda_moves``, so a value net weak in decided endings can leave them to rollouts. ``c_puct`` (5), ``fpu``
+  ``lambda_moves``, so a value net weak in decided endings can leave them to rollouts. ``c_puct`` (2), ``fpu``
   (first-play urgency reduction, 0), ``lcb`` (choose the move by the lower confidence bound of its Q, this many
   standard errors down, among moves with a tenth of the top visits; 0, off), ``batch`` (leaves per network call,
   16), ``resign`` (resign when the chosen move's Q, in [-1, 1], falls below it; off by default), ``threads``
@@ -191,7 +191,7 @@ def mcts_player_from_spec(spec: PlayerSpec) -> players.Player:
     if playouts is None and seconds is None:
         playouts = 400
     config = SearchConfig(playouts=None if playouts is None else int(playouts), seconds=seconds,
-                          c_puct=5.0 if c_puct is None else float(c_puct), mixing=float(mixing),
+                          c_puct=SearchConfig.c_puct if c_puct is None else float(c_puct), mixing=float(mixing),
                           fpu_reduction=0.0 if fpu is None else float(fpu), lcb=0.0 if lcb is None else float(lcb),
                           mixing_end=None if mixing_end is None else float(mixing_end),
                           mixing_moves=60 if mixing_moves is None else int(mixing_moves),
