@@ -30,7 +30,6 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from selfplay.cli import DEFAULT_BOT  # noqa: E402
 from selfplay.farm import worker_count  # noqa: E402
 from selfplay.match_results import MatchResult  # noqa: E402
 from selfplay.matches import MatchConfig, MatchError, check_players, run_match  # noqa: E402
+from selfplay.move_timing import thinking_time  # noqa: E402
 
 DEFAULT_PLAYER = DEFAULT_BOT
 """What ``minigo play`` and ``minigo gtp`` play without ``--player``: the bundled MCTS, a second a move."""
@@ -89,56 +89,6 @@ def rounds(games: int, others: int, chunk: int) -> list[tuple[int, int]]:
     steps = max(1, -(-games // chunk))
     return [(min(games, chunk * i), min(others, 2 * -(-others * chunk * i // (2 * games))))
             for i in range(1, steps + 1)]
-
-
-class _Timed:
-    """A player whose every ``play`` is timed (seconds of wall clock), for the thinking-time figure."""
-
-    def __init__(self, player) -> None:
-        self.player = player
-        self.name = getattr(player, "name", "player")
-        self.seconds: list[float] = []
-
-    def reset(self, rules) -> None:
-        self.player.reset(rules)
-
-    def play(self, position) -> int:
-        start = time.perf_counter()
-        move = self.player.play(position)
-        self.seconds.append(time.perf_counter() - start)
-        return move
-
-    def close(self) -> None:
-        self.player.close()
-
-
-def _timed_game(spec: str, level: int, a_is_black: bool, seed: int) -> list[float]:
-    """Play one game of ``spec`` against GNU Go ``level`` from the empty board; the seconds each of A's moves took."""
-    from minigo.arena import play_game
-    from minigo.go import Rules
-    from selfplay.player_kinds import make_player
-
-    a, gnugo = _Timed(make_player(spec)), make_player(f"gnugo:{level}")
-    for player in (a.player, gnugo):
-        if callable(getattr(player, "reseed", None)):
-            player.reseed(seed)
-    try:
-        black, white = (a, gnugo) if a_is_black else (gnugo, a)
-        play_game(black, white, Rules(size=9, komi=7.5))
-    finally:
-        a.close()
-        gnugo.close()
-    return a.seconds
-
-
-def thinking_time(spec: str, level: int, games: int, workers: int, seed: int) -> tuple[float, int]:
-    """A's mean seconds a move, and the moves counted, over ``games`` games against GNU Go ``level``, ``workers``
-    of them side by side (as the matches play); a game's first move, which loads the nets, is left out."""
-    with ProcessPoolExecutor(max_workers=min(workers, games)) as pool:
-        timings = list(pool.map(_timed_game, [spec] * games, [level] * games, [i % 2 == 0 for i in range(games)],
-                                [seed + i for i in range(games)]))
-    seconds = [t for game in timings for t in game[1:]]
-    return (sum(seconds) / len(seconds) if seconds else float("nan")), len(seconds)
 
 
 def main() -> int:

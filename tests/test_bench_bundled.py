@@ -66,9 +66,10 @@ def test_a_small_ladder_plays_prints_and_resumes(tmp_path):
 
 
 @pytest.mark.skipif(find_gnugo() is None, reason="GNU Go is not installed (apt-get install gnugo)")
-def test_thinking_time_counts_a_moves_but_the_first(bench_script):
-    ladder = bench_script("bundled")
-    seconds = ladder._timed_game("random", 1, True, 3)
+def test_thinking_time_counts_a_moves_but_the_first():
+    from selfplay.move_timing import thinking_time, timed_game
+
+    seconds = timed_game("random", 1, True, 3)
     assert len(seconds) > 10 and all(0 <= s < 1 for s in seconds)
-    mean, moves = ladder.thinking_time("random", 1, 2, 2, 3)
+    mean, moves = thinking_time("random", 1, 2, 2, 3)
     assert 0 <= mean < 1 and moves > 20
