@@ -122,11 +122,10 @@ def main() -> int:
     args = parser.parse_args()
 
     by_key = {r.key: r for r in RUNGS}
-    keys = [k.strip() for k in args.only.split(",") if k.strip()]
-    unknown = [k for k in keys if k not in by_key]
-    if unknown or not keys:
-        return fail(f"--only {args.only!r}: unknown match {', '.join(unknown) or '(none)'}; "
-                    f"expected some of {', '.join(by_key)}")
+    try:
+        keys = match_table.chosen_keys(args.only, list(by_key))
+    except ValueError as exc:
+        return fail(str(exc))
     for name in ("games", "others", "chunk", "workers"):
         if getattr(args, name) < 1:
             return fail(f"--{name} {getattr(args, name)} is not a positive integer")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from selfplay.match_results import MatchResult
 
-__all__ = ["Row", "format_table", "verdict"]
+__all__ = ["Row", "chosen_keys", "format_table", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,16 @@ class Row:
     """A's win rate asked for (None: reported without a target)."""
     strict: bool = False
     """The target must be exceeded, not just reached (to "beat" is > 50%)."""
+
+
+def chosen_keys(only: str, known: Sequence[str]) -> list[str]:
+    """The matches a bench's ``--only a,b`` names, in its order; ValueError (one line) for an unknown or empty list."""
+    keys = [k.strip() for k in only.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in known]
+    if unknown or not keys:
+        raise ValueError(f"--only {only!r}: unknown match {', '.join(unknown) or '(none)'}; "
+                         f"expected some of {', '.join(known)}")
+    return keys
 
 
 def verdict(result: MatchResult | None, planned: int, target: float | None = None, strict: bool = False) -> str:
