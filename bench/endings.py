@@ -36,6 +36,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from minigo import sgf  # noqa: E402
 from minigo.go import BLACK, WHITE  # noqa: E402
 from minigo.gtp_client import GTPEngine, GTPError, find_gnugo  # noqa: E402
+from selfplay.match_table import match_folders  # noqa: E402
 
 
 @dataclass
@@ -107,21 +108,6 @@ def audit(folder: Path, engine: GTPEngine | None) -> Endings:
             if engine is not None and gnugo_margin(engine, path, seen[0], a_color) > 0:
                 out.won_lost += 1
     return out
-
-
-def match_folders(paths: list[str]) -> list[Path] | str:
-    """The match folders named or held by ``paths``, or a one-line reason why one of them is none."""
-    folders: list[Path] = []
-    for name in paths:
-        path = Path(name)
-        if (path / "match.json").is_file():
-            folders.append(path)
-            continue
-        held = sorted(p.parent for p in path.glob("*/match.json"))
-        if not held:
-            return f"{name!r} is not a match folder: expected match.json and games/ in it or in its subfolders"
-        folders.extend(held)
-    return folders
 
 
 def table(rows: list[Endings]) -> list[str]:

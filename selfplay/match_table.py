@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from selfplay.match_results import MatchResult
 
-__all__ = ["Row", "chosen_keys", "format_table", "verdict"]
+__all__ = ["Row", "chosen_keys", "format_table", "match_folders", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,19 @@ def format_table(rows: Sequence[Row]) -> list[str]:
                      f"{f'[{low:.1%}, {high:.1%}]':>17} {as_black:>9} {as_white:>9} {result.distinct_games:>8} "
                      f"{target:>7}  {verdict(result, row.planned, row.target, row.strict)}")
     return lines
+
+
+def match_folders(paths: Sequence[str]) -> list[Path] | str:
+    """The match folders (``match.json`` and ``games/``) named or held one level down by ``paths`` (``RUN/strength``),
+    or a one-line reason why one of them is neither."""
+    folders: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if (path / "match.json").is_file():
+            folders.append(path)
+            continue
+        held = sorted(p.parent for p in path.glob("*/match.json"))
+        if not held:
+            return f"{name!r} is not a match folder: expected match.json and games/ in it or in its subfolders"
+        folders.extend(held)
+    return folders
