@@ -1,6 +1,7 @@
 """Match results beside their targets, as the bench scripts print them (``bench/strength.py``,
 ``bench/bundled.py``): one row per match with A's win rate, its 95% Wilson interval, A's score with each colour,
-how many games are distinct, the target and a verdict."""
+how many games are distinct, the target and a verdict; and the match folders a bench reads (``bench/endings.py``,
+``bench/phases.py``)."""
 
 from __future__ import annotations
 
