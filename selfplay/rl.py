@@ -202,7 +202,7 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
     point = latest_resume_point(resume_dir, "rl", optimizer, kind="policy")
     if point is not None:
         policy.load_state_dict(point.net_state)
-        start, pool = point.step, list(point.state["pool"])
+        start, pool = point.step, pool_from_state(point.state["pool"], run_dir)
         try:
             baseline.load_state_dict(checkpoint.load(baseline_path, kind="value").net.state_dict())
         except checkpoint.CheckpointError as exc:
@@ -276,11 +276,37 @@ def run(config: RLConfig, run_dir: str | os.PathLike[str], progress: bool = True
                             metrics={k: v for k, v in record.items() if isinstance(v, float)})
             checkpoint.save(baseline_path, baseline, baseline_config, stage="rl-baseline", step=done)
             append_metrics(run_dir, record)  # before the resume point: see selfplay.sl
-            save_resume_point(resume_dir, "rl", done, policy, net_config, optimizer, {"pool": pool}, stage="rl")
+            save_resume_point(resume_dir, "rl", done, policy, net_config, optimizer,
+                              {"pool": pool_to_state(pool, run_dir)}, stage="rl")
             bar.update(1)
             bar.set_postfix(win=f"{record['win_rate']:.2f}", H=f"{stats['entropy']:.2f}")
     bar.close()
     return RLResult(policy_path, last_vs_sl)
+
+
+def pool_to_state(pool: list[str], run_dir: Path) -> list[str]:
+    """The opponent pool as a resume point keeps it: paths inside the run folder relative to it, so a run folder
+    that was moved or renamed still resumes."""
+    root = run_dir.resolve()
+    return [str(Path(p).resolve().relative_to(root)) if Path(p).resolve().is_relative_to(root) else p for p in pool]
+
+
+def pool_from_state(entries: list[str], run_dir: Path) -> list[str]:
+    """The pool from a resume point. Relative entries are inside ``run_dir``; points written before that held
+    paths relative to the working directory, which are found again in the run folder by name when it moved.
+    Raises TrainingError naming a pool member that is gone."""
+    layout = RunLayout(run_dir)
+    pool = []
+    for entry in entries:
+        name = Path(entry).name
+        candidates = [run_dir / entry] if not Path(entry).is_absolute() else []
+        candidates += [Path(entry), layout.rl_pool / name, layout.checkpoints / name]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise TrainingError(f"{run_dir}: stage 2's opponent pool lost {name} (looked in {layout.rl_pool}); "
+                                f"delete {layout.resume}/rl_* to start stage 2 afresh")
+        pool.append(str(found))
+    return pool
 
 
 def _update(policy, optimizer, baseline, baseline_optimizer, batch: Batch, config: RLConfig,

@@ -190,6 +190,7 @@ def test_worker_pool_finishes_every_task_when_a_worker_is_killed(run_dir):
 def test_tiny_rl_run_logs_its_iterations_and_resumes(run_dir):
     base = dict(games_per_iteration=8, pool_every=1, eval_every=2, eval_games=8, workers=2, seed=1, device="cpu")
     rl.run(rl.RLConfig(iterations=2, **base), run_dir, progress=False)
+    run_dir = shutil.move(run_dir, run_dir.with_name(run_dir.name + "-moved"))  # a moved run folder still resumes
     result = rl.run(rl.RLConfig(iterations=3, **base), run_dir, progress=False)
     lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     rl_lines = [x for x in lines if x["stage"] == "rl"]
@@ -201,6 +202,22 @@ def test_tiny_rl_run_logs_its_iterations_and_resumes(run_dir):
     state = checkpoint.load(newest)
     assert state.step == 3 and len(state.extra["pool"]) == 4  # the SL policy and three snapshots
     assert checkpoint.load(result.policy, kind="policy").step == 3
+
+
+def test_the_opponent_pool_is_kept_relative_to_the_run_and_found_again(tmp_path):
+    run = tmp_path / "run"
+    pool_dir = run / "checkpoints" / "rl_pool"
+    pool_dir.mkdir(parents=True)
+    for path in (run / "checkpoints" / "sl_policy.safetensors", pool_dir / "it_00010.safetensors"):
+        path.write_bytes(b"")
+    pool = [str(run / "checkpoints" / "sl_policy.safetensors"), str(pool_dir / "it_00010.safetensors")]
+    kept = rl.pool_to_state(pool, run)
+    assert kept == ["checkpoints/sl_policy.safetensors", "checkpoints/rl_pool/it_00010.safetensors"]
+    assert rl.pool_from_state(kept, run) == pool
+    # an older resume point held paths relative to the working directory of a folder since renamed
+    assert rl.pool_from_state(["runs/old-name/checkpoints/rl_pool/it_00010.safetensors"], run) == pool[1:]
+    with pytest.raises(rl.TrainingError, match="lost it_00020.safetensors"):
+        rl.pool_from_state(["checkpoints/rl_pool/it_00020.safetensors"], run)
 
 
 def test_a_tiny_rl_run_trains_the_same_policy_twice_and_on_either_farm(run_dir, tmp_path, ray_cluster):
