@@ -11,7 +11,8 @@ of them alike:
 (0) ``MCTS``, lambda = 0: priors and values from the two nets through ``NetEvaluator`` (input planes included)
     and the player's position cache, ``--batch`` leaves per call with virtual loss;
 (1) ``MCTS``, lambda = 0.5, rollouts (policy rollouts with random weights N(0, 1)) on one thread;
-(r) ``MCTS``, lambda = 0.5, rollouts on ``--rollout-threads`` threads (compiled, without the GIL).
+(r) ``MCTS``, lambda = 0.5, rollouts on ``--rollout-threads`` threads (compiled, without the GIL);
+(b) as (1) with the nets under bf16 autocast (``precision="bf16"``; fast on CPUs with AVX512-BF16 or AMX).
 
 Each MCTS engine searches ``--playouts`` simulations from each of a fixed set of positions (moves 0, 10, 20, 30,
 40 of seeded random games, komi 7.5), with a fresh tree and an empty cache each time; simulations per second is
@@ -19,7 +20,8 @@ their total over the total time, the root's own evaluation included. A unit of w
 as many positions as one search, then one search per engine from one start position, in an order that rotates
 from unit to unit; a round is one unit per start position; ``--rounds`` rounds. Targets, measured in the same run:
 (0)/(f) >= 0.9 (the search costs little beyond the network), and the lambda = 0.5 rate >= 0.7x the lambda = 0
-rate (rollouts cost at most 30%), for (1) and (r); each marked PASS or BELOW. Torch uses ``--threads``
+rate (rollouts cost at most 30%), for (1) and (r); (b)/(1), and (1) and (b) against issue 20's 1,000 simulations/s
+at lambda = 0.5; each marked PASS or BELOW. Torch uses ``--threads``
 threads (default: all cores); ``OMP_WAIT_POLICY`` is ``PASSIVE`` unless the environment sets it (see below).
 Exit status is 0 whatever the figures. Run::
 
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     value = Checkpoint(net=build(value_config).eval(), config=value_config)
     net_evaluator = NetEvaluator(policy, value)
     evaluator = CachedEvaluator(net_evaluator)
+    bf16_evaluator = CachedEvaluator(NetEvaluator(policy, value, precision="bf16"))
     weights = np.random.default_rng(SEED + 1).normal(size=rollout.NUM_FEATURES + 1)
     positions = start_positions()
     x = torch.from_numpy(batch_planes([positions[i % len(positions)] for i in range(args.batch)]))
@@ -125,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
                 net_evaluator.value_net(x)
             return batches * args.batch, time.perf_counter() - t0
 
-    def searcher(mixing: float, threads: int, uniform: bool = False) -> MCTS:
+    def searcher(mixing: float, threads: int, uniform: bool = False, nets: CachedEvaluator = evaluator) -> MCTS:
         config = SearchConfig(playouts=args.playouts, mixing=mixing, batch_size=args.batch, rollout_threads=threads)
-        return MCTS(UniformEvaluator() if uniform else evaluator, config, rollout_weights=weights,
+        return MCTS(UniformEvaluator() if uniform else nets, config, rollout_weights=weights,
                     rng=np.random.default_rng(SEED))
 
     engines = {
@@ -135,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "0": ("MCTS lambda 0 (nets only)", searcher(0.0, 1)),
         "1": ("MCTS lambda 0.5, rollouts on 1 thread", searcher(0.5, 1)),
         "r": (f"MCTS lambda 0.5, rollouts on {args.rollout_threads} threads", searcher(0.5, args.rollout_threads)),
+        "b": ("MCTS lambda 0.5, rollouts on 1 thread, bf16 nets", searcher(0.5, 1, nets=bf16_evaluator)),
     }
 
     print(f"MCTS on {SIZE}x{SIZE}, komi {KOMI}: {args.playouts} playouts from each of {len(positions)} positions "
@@ -169,11 +173,12 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     mcts = engines[key][1]
                     mcts.reset()
-                    evaluator.clear()
+                    if key != "t":
+                        mcts.evaluator.clear()
                     t0 = time.perf_counter()
                     count = mcts.search(position).playouts
                     elapsed = time.perf_counter() - t0
-                    results[key].net_positions += evaluator.misses if key != "t" else 0
+                    results[key].net_positions += mcts.evaluator.misses if key != "t" else 0
                 results[key].count += count
                 results[key].seconds += elapsed
                 round_counts[key][0] += count
@@ -200,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     ratio("(1)/(0): lambda 0.5, rollouts on 1 thread, vs lambda 0", results["1"].rate / results["0"].rate, 0.7)
     ratio(f"(r)/(0): lambda 0.5, rollouts on {args.rollout_threads} threads, vs lambda 0",
           results["r"].rate / results["0"].rate, 0.7)
+    ratio("(b)/(1): lambda 0.5 with bf16 nets vs fp32", results["b"].rate / results["1"].rate, 1.0)
+    target = 1000.0
+    for key in ("1", "b"):
+        rate = results[key].rate
+        print(f"({key}) lambda 0.5: {rate:,.0f} sims/s against the target of {target:,.0f}: {rate / target:.2f}x "
+              f"{'PASS' if rate >= target else 'BELOW'}")
     if args.json is not None:
         payload = {"args": {k: str(v) for k, v in vars(args).items()},
                    "results": {k: {**asdict(r), "rate": r.rate} for k, r in results.items()}, "ratios": ratios}

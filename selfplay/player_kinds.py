@@ -18,9 +18,10 @@ KINDS: dict[str, PlayerKind] = {
                          "policy:CKPT_OR_RUN[,temperature=T][,seed=N]"),
     "mcts": PlayerKind("models.mcts_player:mcts_player_from_spec",
                        ("playouts", "seconds", "lambda", "lambda_end", "lambda_moves", "c_puct", "fpu", "lcb",
-                        "batch", "resign", "threads", "seed", "device"),
+                        "batch", "resign", "threads", "seed", "device", "precision"),
                        "mcts:RUN_OR_CKPT[,playouts=N][,seconds=S][,lambda=L][,lambda_end=L2,lambda_moves=M]"
-                       "[,c_puct=C][,fpu=F][,lcb=Z][,batch=B][,resign=V][,threads=T][,seed=N][,device=D]"),
+                       "[,c_puct=C][,fpu=F][,lcb=Z][,batch=B][,resign=V][,threads=T][,seed=N][,device=D]"
+                       "[,precision=fp32|bf16]"),
 }
 
 

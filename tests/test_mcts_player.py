@@ -76,6 +76,10 @@ def test_options_reach_the_search_config(run) -> None:
     assert (config.mixing, config.mixing_end, config.mixing_moves) == (0.25, 1.0, 40)
     config = make_any_player(f"mcts:{run},fpu=0.25,lcb=2").config
     assert (config.fpu_reduction, config.lcb) == (0.25, 2.0)
+    assert make_any_player(f"mcts:{run}").mcts.evaluator.evaluator.precision == "fp32"
+    fast = make_any_player(f"mcts:{run},playouts=16,precision=bf16")
+    assert fast.mcts.evaluator.evaluator.precision == "bf16"
+    assert Position.empty(5).is_legal(fast.play(Position.empty(5)))
 
 
 @pytest.mark.parametrize(("spec", "message"), [
@@ -85,6 +89,7 @@ def test_options_reach_the_search_config(run) -> None:
     ("mcts:{run},c_puct=x", "c_puct 'x'"),
     ("mcts:{run},lcb=-1", "lcb '-1'"),
     ("mcts:{run},depth=3", "unknown option 'depth'"),
+    ("mcts:{run},precision=fp16", "precision 'fp16'.*expected one of fp32, bf16"),
     ("mcts:{bare},lambda=0.5", "needs a value network"),
     ("mcts:{run},lambda_end=1.5", "lambda_end '1.5'"),
     ("mcts:{run},lambda_moves=30", "needs lambda_end"),
