@@ -187,10 +187,17 @@ def test_worker_pool_finishes_every_task_when_a_worker_is_killed(run_dir):
     assert [[g.moves for g in r.games] for r in results] == [[g.moves for g in r.games] for r in reference]
 
 
-def test_tiny_rl_run_logs_its_iterations_and_resumes(run_dir):
+def test_tiny_rl_run_logs_its_iterations_and_resumes(run_dir, tmp_path):
     base = dict(games_per_iteration=8, pool_every=1, eval_every=2, eval_games=8, workers=2, seed=1, device="cpu")
     rl.run(rl.RLConfig(iterations=2, **base), run_dir, progress=False)
-    run_dir = shutil.move(run_dir, run_dir.with_name(run_dir.name + "-moved"))  # a moved run folder still resumes
+    moved = shutil.copytree(run_dir, tmp_path / "moved")  # a run folder moved elsewhere resumes there, on its own pool
+    pool, away = run_dir / "checkpoints" / "rl_pool", run_dir / "checkpoints" / "rl_pool.away"
+    pool.rename(away)
+    try:
+        rl.run(rl.RLConfig(iterations=3, **base), moved, progress=False)
+    finally:
+        away.rename(pool)
+    assert checkpoint.load(moved / "checkpoints" / "rl_policy.safetensors").step == 3
     result = rl.run(rl.RLConfig(iterations=3, **base), run_dir, progress=False)
     lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     rl_lines = [x for x in lines if x["stage"] == "rl"]
